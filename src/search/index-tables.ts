@@ -1,0 +1,281 @@
+/**
+ * Search index tables: one narrow table per search-parameter type, one row per indexed value.
+ *
+ * Every row starts with the owning resource (`tenant, type, id`) and the SearchParameter code (`param`),
+ * so the storage layer can replace a resource's rows inside the same transaction as the resource write,
+ * and every query can (and must) carry the tenant predicate. Value indexes lead with (tenant, param, type)
+ * because searches always know those three; the (tenant, type, id) index serves the delete-before-insert
+ * of replaceIndexRows, `_include`, sorting and correlated lookups.
+ *
+ * Design choices that make the query side simple and engine-neutral:
+ * - Dates are stored as a closed interval of ISO-8601 UTC strings with milliseconds (`low`..`high`), so a
+ *   partial date ('2024') or a Period is a range and every prefix becomes two string comparisons, which
+ *   sort lexicographically in both engines. Open period ends use '0001-…' / '9999-…' sentinels.
+ * - Strings are stored normalised (lowercase, diacritics stripped) for the default starts-with search,
+ *   as a range scan (value >= p AND value < succ(p)), plus the exact original for `:exact`.
+ *   On PostgreSQL the text value columns use COLLATE "C" so range scans compare code points like SQLite.
+ * - Numbers and quantities share one table (`idx_number`): a point value has low = high.
+ */
+import type { Kysely, RawBuilder } from 'kysely';
+import { sql } from 'kysely';
+import type { Resource } from 'fhir/r4';
+import type { Database } from '../storage/schema.ts';
+import { extractIndexRows, type IndexRows } from './extract.ts';
+
+interface Owner {
+  tenant: string;
+  type: string;
+  id: string;
+  param: string;
+}
+
+export interface IdxStringTable extends Owner {
+  /** Lowercased, accent-stripped value (starts-with / :contains). */
+  value: string;
+  /** Original value (:exact). */
+  exact: string;
+}
+
+export interface IdxTokenTable extends Owner {
+  system: string | null;
+  code: string | null;
+  /** Normalised display / text for `:text`. */
+  text: string | null;
+  /** Identifier.type coding, for `identifier:of-type=typeSystem|typeCode|value`. */
+  type_system: string | null;
+  type_code: string | null;
+}
+
+export interface IdxReferenceTable extends Owner {
+  /** Resource type of a local (relative) or absolute RESTful reference. */
+  target_type: string | null;
+  target_id: string | null;
+  /** Absolute URL or canonical (without version) when the reference is not relative. */
+  url: string | null;
+  /** Canonical version (`url|version`). */
+  version: string | null;
+  /** Reference.identifier, for `:identifier`. */
+  ident_system: string | null;
+  ident_value: string | null;
+}
+
+export interface IdxDateTable extends Owner {
+  low: string;
+  high: string;
+}
+
+export interface IdxNumberTable extends Owner {
+  low: number | null;
+  high: number | null;
+  system: string | null;
+  code: string | null;
+  unit: string | null;
+  /** Value converted to a canonical UCUM unit (only for the few cheap conversions we know), with that unit. */
+  canon_low: number | null;
+  canon_high: number | null;
+  canon_code: string | null;
+}
+
+export interface IdxUriTable extends Owner {
+  value: string;
+}
+
+/**
+ * Composite parameters (at most three components in R4). Each component uses the columns its type needs:
+ * token → sys/val (+ txt), string → val (normalised), reference → sys = type, val = id,
+ * date → lo/hi, number/quantity → nlo/nhi (+ sys/val = system/code).
+ */
+export interface IdxCompositeTable extends Owner {
+  c1_sys: string | null;
+  c1_val: string | null;
+  c1_lo: string | null;
+  c1_hi: string | null;
+  c1_nlo: number | null;
+  c1_nhi: number | null;
+  c2_sys: string | null;
+  c2_val: string | null;
+  c2_lo: string | null;
+  c2_hi: string | null;
+  c2_nlo: number | null;
+  c2_nhi: number | null;
+  c3_sys: string | null;
+  c3_val: string | null;
+  c3_lo: string | null;
+  c3_hi: string | null;
+  c3_nlo: number | null;
+  c3_nhi: number | null;
+}
+
+export interface IndexTables {
+  idx_string: IdxStringTable;
+  idx_token: IdxTokenTable;
+  idx_reference: IdxReferenceTable;
+  idx_date: IdxDateTable;
+  idx_number: IdxNumberTable;
+  idx_uri: IdxUriTable;
+  idx_composite: IdxCompositeTable;
+}
+
+export type IndexTableName = keyof IndexTables;
+
+type ColKind = 'text' | 'real';
+/** Column layout per table, after the owner columns. Text value columns get COLLATE "C" on PostgreSQL. */
+const COLUMNS: { [T in IndexTableName]: [Exclude<keyof IndexTables[T], keyof Owner> & string, ColKind, boolean][] } = {
+  idx_string: [
+    ['value', 'text', true],
+    ['exact', 'text', true],
+  ],
+  idx_token: [
+    ['system', 'text', false],
+    ['code', 'text', false],
+    ['text', 'text', false],
+    ['type_system', 'text', false],
+    ['type_code', 'text', false],
+  ],
+  idx_reference: [
+    ['target_type', 'text', false],
+    ['target_id', 'text', false],
+    ['url', 'text', false],
+    ['version', 'text', false],
+    ['ident_system', 'text', false],
+    ['ident_value', 'text', false],
+  ],
+  idx_date: [
+    ['low', 'text', true],
+    ['high', 'text', true],
+  ],
+  idx_number: [
+    ['low', 'real', false],
+    ['high', 'real', false],
+    ['system', 'text', false],
+    ['code', 'text', false],
+    ['unit', 'text', false],
+    ['canon_low', 'real', false],
+    ['canon_high', 'real', false],
+    ['canon_code', 'text', false],
+  ],
+  idx_uri: [['value', 'text', true]],
+  idx_composite: (['c1', 'c2', 'c3'] as const).flatMap(
+    (c) =>
+      [
+        [`${c}_sys`, 'text', false],
+        [`${c}_val`, 'text', false],
+        [`${c}_lo`, 'text', false],
+        [`${c}_hi`, 'text', false],
+        [`${c}_nlo`, 'real', false],
+        [`${c}_nhi`, 'real', false],
+      ] as [Exclude<keyof IdxCompositeTable, keyof Owner>, ColKind, boolean][],
+  ),
+};
+
+/** Value indexes per table (after tenant, param, type). */
+const VALUE_INDEXES: Record<IndexTableName, string[][]> = {
+  idx_string: [['value'], ['exact']],
+  idx_token: [['code', 'system'], ['text']],
+  idx_reference: [['target_id', 'target_type'], ['url'], ['ident_value']],
+  idx_date: [['low'], ['high']],
+  idx_number: [['low'], ['high']],
+  idx_uri: [['value']],
+  idx_composite: [['c1_val', 'c2_val']],
+};
+
+export const INDEX_TABLES = Object.keys(COLUMNS) as IndexTableName[];
+
+function colType(kind: ColKind, dialect: 'sqlite' | 'postgres', collateC: boolean): RawBuilder<unknown> {
+  if (kind === 'real') return dialect === 'postgres' ? sql`double precision` : sql`real`;
+  return dialect === 'postgres' && collateC ? sql`text collate "C"` : sql`text`;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- called by the storage migration with an untyped Kysely (schema DDL)
+export async function createIndexTables(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  for (const table of INDEX_TABLES) {
+    let ct = db.schema
+      .createTable(table)
+      .ifNotExists()
+      .addColumn('tenant', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('type', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('id', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('param', colType('text', dialect, true), (c) => c.notNull());
+    for (const [name, kind, notNull] of COLUMNS[table]) {
+      ct = ct.addColumn(name, colType(kind, dialect, kind === 'text'), (c) => (notNull ? c.notNull() : c));
+    }
+    await ct.execute();
+    await db.schema
+      .createIndex(`${table}_owner`)
+      .ifNotExists()
+      .on(table)
+      .columns(['tenant', 'type', 'id', 'param'])
+      .execute();
+    for (const cols of VALUE_INDEXES[table]) {
+      await db.schema
+        .createIndex(`${table}_${cols.join('_')}`)
+        .ifNotExists()
+        .on(table)
+        .columns(['tenant', 'param', 'type', ...cols])
+        .execute();
+    }
+  }
+}
+
+/** Parameter limits: SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 (since 3.32), PG's is 65535. */
+const MAX_PARAMS = 30000;
+
+export async function replaceIndexRows(
+  trx: Kysely<Database>,
+  tenant: string,
+  items: { type: string; id: string; resource: Resource | null }[],
+): Promise<void> {
+  if (items.length === 0) return;
+  // Delete in chunks grouped by type: (tenant, type, id IN …) uses the owner index.
+  const byType = new Map<string, string[]>();
+  for (const it of items) {
+    const ids = byType.get(it.type) ?? [];
+    ids.push(it.id);
+    byType.set(it.type, ids);
+  }
+  for (const table of INDEX_TABLES) {
+    for (const [type, ids] of byType) {
+      for (let i = 0; i < ids.length; i += 5000) {
+        await trx
+          .deleteFrom(table)
+          .where('tenant', '=', tenant)
+          .where('type', '=', type)
+          .where('id', 'in', ids.slice(i, i + 5000))
+          .execute();
+      }
+    }
+  }
+  const all: { [T in IndexTableName]: Record<string, unknown>[] } = {
+    idx_string: [],
+    idx_token: [],
+    idx_reference: [],
+    idx_date: [],
+    idx_number: [],
+    idx_uri: [],
+    idx_composite: [],
+  };
+  for (const it of items) {
+    if (!it.resource) continue;
+    const rows: IndexRows = extractIndexRows(it.resource);
+    for (const table of INDEX_TABLES) {
+      for (const r of rows[table]) all[table].push({ tenant, type: it.type, id: it.id, ...r });
+    }
+  }
+  for (const table of INDEX_TABLES) {
+    const rows = all[table];
+    if (rows.length === 0) continue;
+    const width = 4 + COLUMNS[table].length;
+    // Fill absent optional columns with null so every row of a multi-row INSERT has the same shape.
+    const names = ['tenant', 'type', 'id', 'param', ...COLUMNS[table].map((c) => c[0])];
+    const full = rows.map((r) => {
+      const o: Record<string, unknown> = {};
+      for (const n of names) o[n] = r[n] ?? null;
+      return o;
+    });
+    const chunk = Math.max(1, Math.floor(MAX_PARAMS / width));
+    for (let i = 0; i < full.length; i += chunk) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are built generically per table from COLUMNS
+      await trx.insertInto(table).values(full.slice(i, i + chunk) as any).execute();
+    }
+  }
+}
