@@ -1,0 +1,167 @@
+/**
+ * The HTTP face of a node: Fastify routes /fhir/{tenant}/… to the FHIR dispatcher. This layer only
+ * translates — content types, headers, status codes, OperationOutcome on every error — and builds the
+ * request scope (tenant, base URL, patient context from the bearer token) before anything is dispatched.
+ */
+import type { Resource } from 'fhir/r4';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { FhirError, operationOutcome } from '../fhir/outcome.ts';
+import { parseFhirXml, toFhirXml } from '../fhir/format/xml.ts';
+import type { FhirRequest, FhirResponse, RequestScope } from '../server/types.ts';
+import { isRaw } from '../server/types.ts';
+import { parsePrefer } from '../server/prefer.ts';
+import type { TenantRegistry } from '../tenants/registry.ts';
+import { contentTypeOf, formatOf, negotiate, type Format } from './formats.ts';
+
+export interface AppOptions {
+  dispatch: (scope: RequestScope, req: FhirRequest) => Promise<FhirResponse>;
+  tenants: TenantRegistry;
+  /** Resolves a bearer token to a patient context (qualification mode); undefined = no patient scoping. */
+  patientContext?: (authorization: string | undefined) => { type: 'Patient'; id: string } | undefined | 'unauthorized';
+  bodyLimit?: number;
+  logger?: boolean;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** Body as the parsers left it: raw text per content type, parsed in one place with FHIR errors. */
+interface RawBody {
+  kind: 'json' | 'xml' | 'json-patch' | 'form';
+  text: string;
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
+    // Ids and search values may contain characters Fastify would otherwise reject as too long.
+    maxParamLength: 2048,
+    exposeHeadRoutes: false,
+  });
+  app.removeAllContentTypeParsers();
+  const textParser = (kind: RawBody['kind']) => (_req: FastifyRequest, body: string, done: (err: Error | null, body?: RawBody) => void) => done(null, { kind, text: body });
+  for (const t of ['application/fhir+json', 'application/json', 'application/json+fhir', 'text/json']) app.addContentTypeParser(t, { parseAs: 'string' }, textParser('json'));
+  for (const t of ['application/fhir+xml', 'application/xml', 'text/xml', 'application/xml+fhir']) app.addContentTypeParser(t, { parseAs: 'string' }, textParser('xml'));
+  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, textParser('json-patch'));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, textParser('form'));
+  app.addContentTypeParser('*', (req, _payload, done) => {
+    done(FhirError.of(415, 'not-supported', `Content-Type '${req.headers['content-type']}' is not supported; use application/fhir+json or application/fhir+xml`));
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const format = negotiate(formatParamOf(req), req.headers.accept);
+    let fe: FhirError;
+    if (err instanceof FhirError) fe = err;
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') fe = FhirError.of(413, 'too-costly', `The request body exceeds the limit of ${opts.bodyLimit ?? 64 * 1024 * 1024} bytes`);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') fe = FhirError.of(415, 'not-supported', err.message);
+    else if (err.statusCode && err.statusCode < 500) fe = FhirError.of(err.statusCode, 'invalid', err.message);
+    else {
+      req.log.error({ err }, 'unexpected error');
+      fe = FhirError.of(500, 'exception', 'Internal server error');
+    }
+    void send(reply, format, { status: fe.status, headers: {}, body: fe.toOperationOutcome() }, req.method === 'HEAD');
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void send(reply, negotiate(formatParamOf(req), req.headers.accept), {
+      status: 404,
+      headers: {},
+      body: operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: `Nothing at ${req.url}; FHIR bases are /fhir/{tenant}` }]),
+    });
+  });
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const params = req.params as { tenant: string; '*': string };
+    const tenant = opts.tenants.get(params.tenant);
+    if (!tenant) throw FhirError.of(404, 'not-found', `Tenant '${params.tenant}' is not known`);
+    const url = new URL(req.url, 'http://x');
+    const query: [string, string][] = [...url.searchParams.entries()];
+    const format = negotiate(url.searchParams.get('_format') ?? undefined, req.headers.accept);
+    let compartment: RequestScope['compartment'];
+    if (opts.patientContext) {
+      const ctx = opts.patientContext(req.headers.authorization);
+      if (ctx === 'unauthorized') {
+        reply.header('WWW-Authenticate', 'Bearer');
+        throw FhirError.of(401, 'login', 'A valid bearer token is required');
+      }
+      compartment = ctx;
+    }
+    const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? 'localhost';
+    const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? req.protocol;
+    const scope: RequestScope = {
+      tenant: tenant.tenant,
+      base: `${proto}://${host}/fhir/${tenant.tenant}`,
+      compartment,
+      strict: parsePrefer(headerOf(req, 'prefer')).handling === 'strict',
+    };
+    const fhirReq = toFhirRequest(req, params['*'] ?? '', query);
+    const res = await opts.dispatch(scope, fhirReq);
+    return send(reply, format, res, req.method === 'HEAD');
+  };
+  for (const method of METHODS) {
+    app.route({ method, url: '/fhir/:tenant', handler });
+    app.route({ method, url: '/fhir/:tenant/*', handler });
+  }
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}
+
+function headerOf(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function formatParamOf(req: FastifyRequest): string | undefined {
+  const q = req.query as Record<string, string> | undefined;
+  return q?._format;
+}
+
+function toFhirRequest(req: FastifyRequest, path: string, query: [string, string][]): FhirRequest {
+  const raw = req.body as RawBody | undefined;
+  let body: unknown;
+  let bodyKind: FhirRequest['bodyKind'];
+  if (raw && raw.text.length > 0) {
+    if (raw.kind === 'form') {
+      // POST [type]/_search: form parameters join the URL parameters.
+      query.push(...new URLSearchParams(raw.text).entries());
+    } else if (raw.kind === 'xml') {
+      body = parseFhirXml(raw.text);
+      bodyKind = 'resource';
+    } else {
+      try {
+        body = JSON.parse(raw.text);
+      } catch (e) {
+        throw FhirError.of(400, 'structure', `The body is not valid JSON: ${(e as Error).message}`);
+      }
+      bodyKind = raw.kind === 'json-patch' ? 'json-patch' : 'resource';
+    }
+  } else if (['POST', 'PUT'].includes(req.method) && !path.includes('$') && !path.endsWith('_search')) {
+    throw FhirError.of(400, 'required', `${req.method} needs a body`);
+  }
+  return {
+    method: req.method as FhirRequest['method'],
+    path: path.replace(/\/+$/, ''),
+    query,
+    headers: {
+      ifMatch: headerOf(req, 'if-match'),
+      ifNoneMatch: headerOf(req, 'if-none-match'),
+      ifNoneExist: headerOf(req, 'if-none-exist'),
+      ifModifiedSince: headerOf(req, 'if-modified-since'),
+      prefer: headerOf(req, 'prefer'),
+    },
+    body,
+    bodyKind,
+  };
+}
+
+function send(reply: FastifyReply, format: Format, res: FhirResponse, head = false): FastifyReply {
+  reply.code(res.status);
+  for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+  if (res.body === undefined || res.status === 304) return reply.send();
+  reply.header('Content-Type', contentTypeOf(format));
+  let payload: string;
+  if (format === 'json') payload = isRaw(res.body) ? res.body.raw : JSON.stringify(res.body);
+  else payload = toFhirXml(isRaw(res.body) ? (JSON.parse(res.body.raw) as Resource) : res.body);
+  return head ? reply.send() : reply.send(payload);
+}
+
+export { formatOf };

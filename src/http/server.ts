@@ -1,0 +1,51 @@
+/** Starts a provider node behind HTTP; used by `schakel serve`, `schakel demo` and the tests. */
+import type { FastifyInstance } from 'fastify';
+import { openNode, type NodeOptions, type ProviderNode } from '../node/provider-node.ts';
+import type { Dialect } from '../storage/schema.ts';
+import { buildApp } from './app.ts';
+import { loadQualificationTokens } from './qualification.ts';
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  db: Dialect;
+  dataDir?: string;
+  dbUrl?: string;
+  sqliteFile?: string;
+  qualificationTokens?: string;
+  /** Tenants to create if missing (tests, demo). */
+  tenants?: string[];
+  logger?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  node: ProviderNode;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const nodeOpts: NodeOptions = { db: opts.db, dataDir: opts.dataDir, dbUrl: opts.dbUrl, sqliteFile: opts.sqliteFile };
+  const node = await openNode(nodeOpts);
+  for (const t of opts.tenants ?? []) await node.tenants.ensure({ tenant: t });
+  const app = buildApp({
+    dispatch: node.dispatch,
+    tenants: node.tenants,
+    patientContext: opts.qualificationTokens ? loadQualificationTokens(opts.qualificationTokens) : undefined,
+    logger: opts.logger,
+  });
+  await app.listen({ port: opts.port, host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`,
+    node,
+    app,
+    close: async () => {
+      await app.close();
+      await node.close();
+    },
+  };
+}

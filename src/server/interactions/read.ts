@@ -1,0 +1,32 @@
+/** read and vread: the stored JSON is answered as is (no parse) unless a filter applies. */
+import { FhirError, gone, notFound } from '../../fhir/outcome.ts';
+import type { ServerDeps } from '../context.ts';
+import { etag, httpDate } from '../http-dates.ts';
+import type { FhirResponse, RequestScope } from '../types.ts';
+import { assertInCompartment } from '../compartment.ts';
+
+export async function read(deps: ServerDeps, scope: RequestScope, type: string, id: string, ifNoneMatch?: string): Promise<FhirResponse> {
+  const found = await deps.store.readCurrent(scope.tenant, type, id);
+  if (!found) throw notFound(`${type}/${id} is not known`);
+  if (found.deleted) throw gone(`${type}/${id} was deleted (version ${found.versionId})`);
+  await assertInCompartment(deps, scope, type, id, found.content);
+  const headers = { ETag: etag(found.versionId), 'Last-Modified': httpDate(found.lastUpdated) };
+  if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === headers.ETag.replace(/^W\//, '')) {
+    return { status: 304, headers };
+  }
+  return { status: 200, headers, body: { raw: found.content } };
+}
+
+export async function vread(deps: ServerDeps, scope: RequestScope, type: string, id: string, vid: string): Promise<FhirResponse> {
+  const version = Number(vid);
+  if (!Number.isInteger(version) || version < 1) throw FhirError.of(400, 'invalid', `Version id '${vid}' is not a positive integer`);
+  const found = await deps.store.readVersion(scope.tenant, type, id, version);
+  if (!found) throw notFound(`${type}/${id}/_history/${vid} is not known`);
+  if (found.deleted) throw gone(`${type}/${id} version ${vid} is a deletion`);
+  await assertInCompartment(deps, scope, type, id, found.content);
+  return {
+    status: 200,
+    headers: { ETag: etag(found.versionId), 'Last-Modified': httpDate(found.lastUpdated) },
+    body: { raw: found.content },
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * The resource store: current versions, version history and (through the search module) index rows,
+ * always written together in one database transaction so they can never disagree after a crash.
+ *
+ * Writes are planned in memory first and committed in batches (one multi-row statement per table),
+ * which is what makes transaction-bundle ingest fast on both engines.
+ */
+import type { Resource } from 'fhir/r4';
+import type { Kysely, Transaction } from 'kysely';
+import { replaceIndexRows } from '../search/index-tables.ts';
+import { preconditionFailed } from '../fhir/outcome.ts';
+import type { Database, Dialect } from './schema.ts';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface StoredVersion {
+  type: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  deleted: boolean;
+  /** JSON text of the resource ('' when deleted). */
+  content: string;
+  method?: string;
+}
+
+export interface PlannedWrite {
+  type: string;
+  id: string;
+  /** null = delete. The resource's meta.versionId/lastUpdated are set by the store. */
+  resource: Resource | null;
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** If-Match: the version the client expects to replace. */
+  expectVersion?: number;
+  /** True when the id is new by construction (server-assigned), so no lookup is needed. */
+  isNew?: boolean;
+}
+
+export interface CommittedWrite {
+  type: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  /** Whether a live resource existed before (update vs create, delete of an existing resource). */
+  existed: boolean;
+  resource: Resource | null;
+  /** True when a delete found nothing live to delete (no version written). */
+  noop?: boolean;
+}
+
+const CHUNK = 200;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Strictly increasing timestamps within this process, so history order is unambiguous. */
+let lastStamp = 0;
+export function nextTimestamp(): string {
+  let now = Date.now();
+  if (now <= lastStamp) now = lastStamp + 1;
+  lastStamp = now;
+  return new Date(now).toISOString();
+}
+
+export class ResourceStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Runs fn in one database transaction (all or nothing). */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  async readCurrent(tenant: string, type: string, id: string, db: Db = this.db): Promise<StoredVersion | undefined> {
+    const row = await db
+      .selectFrom('resources')
+      .select(['version_id', 'last_updated', 'deleted', 'content'])
+      .where('tenant', '=', tenant)
+      .where('type', '=', type)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      type,
+      id,
+      versionId: row.version_id,
+      lastUpdated: row.last_updated,
+      deleted: row.deleted === 1,
+      content: row.content,
+    };
+  }
+
+  async readVersion(tenant: string, type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    const row = await this.db
+      .selectFrom('resource_history')
+      .select(['version_id', 'last_updated', 'deleted', 'content', 'method'])
+      .where('tenant', '=', tenant)
+      .where('type', '=', type)
+      .where('id', '=', id)
+      .where('version_id', '=', versionId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      type,
+      id,
+      versionId: row.version_id,
+      lastUpdated: row.last_updated,
+      deleted: row.deleted === 1,
+      content: row.content,
+      method: row.method,
+    };
+  }
+
+  /** Has this id ever existed (any version)? Distinguishes 404 from 410. */
+  async exists(tenant: string, type: string, id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('resources')
+      .select('id')
+      .where('tenant', '=', tenant)
+      .where('type', '=', type)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * History newest first, keyset-paged on (last_updated, type, id, version_id).
+   * `before` is the cursor: the sort key of the last entry of the previous page.
+   */
+  async history(
+    tenant: string,
+    opts: { type?: string; id?: string; since?: string; at?: string; count: number; before?: HistoryCursor },
+  ): Promise<{ entries: StoredVersion[]; next?: HistoryCursor }> {
+    let q = this.db
+      .selectFrom('resource_history')
+      .select(['type', 'id', 'version_id', 'last_updated', 'deleted', 'content', 'method'])
+      .where('tenant', '=', tenant);
+    if (opts.type) q = q.where('type', '=', opts.type);
+    if (opts.id) q = q.where('id', '=', opts.id);
+    if (opts.since) q = q.where('last_updated', '>=', opts.since);
+    if (opts.at) q = q.where('last_updated', '<=', opts.at);
+    const b = opts.before;
+    if (b) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('last_updated', '<', b.lastUpdated),
+          eb.and([
+            eb('last_updated', '=', b.lastUpdated),
+            eb.or([
+              eb('type', '<', b.type),
+              eb.and([
+                eb('type', '=', b.type),
+                eb.or([eb('id', '<', b.id), eb.and([eb('id', '=', b.id), eb('version_id', '<', b.versionId)])]),
+              ]),
+            ]),
+          ]),
+        ]),
+      );
+    }
+    const rows = await q
+      .orderBy('last_updated', 'desc')
+      .orderBy('type', 'desc')
+      .orderBy('id', 'desc')
+      .orderBy('version_id', 'desc')
+      .limit(opts.count + 1)
+      .execute();
+    const entries = rows.slice(0, opts.count).map((r) => ({
+      type: r.type,
+      id: r.id,
+      versionId: r.version_id,
+      lastUpdated: r.last_updated,
+      deleted: r.deleted === 1,
+      content: r.content,
+      method: r.method,
+    }));
+    const last = entries[entries.length - 1];
+    const next =
+      rows.length > opts.count && last
+        ? { lastUpdated: last.lastUpdated, type: last.type, id: last.id, versionId: last.versionId }
+        : undefined;
+    return { entries, next };
+  }
+
+  /**
+   * Commits planned writes inside trx: checks If-Match, assigns versions and timestamps, writes
+   * current rows, history rows and index rows. Throws FhirError (412) on a version conflict.
+   */
+  async commit(trx: Transaction<Database>, tenant: string, writes: PlannedWrite[]): Promise<CommittedWrite[]> {
+    const current = await this.currentVersions(trx, tenant, writes.filter((w) => !w.isNew));
+    const results: CommittedWrite[] = [];
+    const historyRows: Database['resource_history'][] = [];
+    const currentRows = new Map<string, Database['resources']>();
+    const indexItems: { type: string; id: string; resource: Resource | null }[] = [];
+    for (const w of writes) {
+      const key = `${w.type}/${w.id}`;
+      const before = current.get(key);
+      const liveBefore = before !== undefined && !before.deleted;
+      if (w.expectVersion !== undefined && (!liveBefore || before.versionId !== w.expectVersion)) {
+        throw preconditionFailed(
+          `Version conflict on ${key}: If-Match expects version ${w.expectVersion}, current is ${
+            liveBefore ? before.versionId : 'none'
+          }`,
+        );
+      }
+      if (w.resource === null && !liveBefore) {
+        results.push({ type: w.type, id: w.id, versionId: before?.versionId ?? 0, lastUpdated: before?.lastUpdated ?? '', existed: false, resource: null, noop: true });
+        continue;
+      }
+      const versionId = (before?.versionId ?? 0) + 1;
+      const lastUpdated = nextTimestamp();
+      let content = '';
+      if (w.resource) {
+        w.resource.id = w.id;
+        w.resource.meta = { ...(w.resource.meta ?? {}), versionId: String(versionId), lastUpdated };
+        content = JSON.stringify(w.resource);
+      }
+      const deleted = w.resource === null ? 1 : 0;
+      historyRows.push({ tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, method: w.method, content });
+      currentRows.set(key, { tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, content });
+      current.set(key, { versionId, deleted: deleted === 1, lastUpdated });
+      indexItems.push({ type: w.type, id: w.id, resource: w.resource });
+      results.push({ type: w.type, id: w.id, versionId, lastUpdated, existed: liveBefore, resource: w.resource });
+    }
+    for (const part of chunks(historyRows)) await trx.insertInto('resource_history').values(part).execute();
+    for (const part of chunks([...currentRows.values()])) {
+      await trx
+        .insertInto('resources')
+        .values(part)
+        .onConflict((oc) =>
+          oc.columns(['tenant', 'type', 'id']).doUpdateSet((eb) => ({
+            version_id: eb.ref('excluded.version_id'),
+            last_updated: eb.ref('excluded.last_updated'),
+            deleted: eb.ref('excluded.deleted'),
+            content: eb.ref('excluded.content'),
+          })),
+        )
+        .execute();
+    }
+    if (indexItems.length > 0) await replaceIndexRows(trx, tenant, dedupeLast(indexItems));
+    return results;
+  }
+
+  private async currentVersions(
+    trx: Transaction<Database>,
+    tenant: string,
+    writes: PlannedWrite[],
+  ): Promise<Map<string, { versionId: number; deleted: boolean; lastUpdated: string }>> {
+    const out = new Map<string, { versionId: number; deleted: boolean; lastUpdated: string }>();
+    const byType = new Map<string, string[]>();
+    for (const w of writes) {
+      const ids = byType.get(w.type) ?? [];
+      ids.push(w.id);
+      byType.set(w.type, ids);
+    }
+    for (const [type, ids] of byType) {
+      for (const part of chunks([...new Set(ids)], 500)) {
+        let q = trx
+          .selectFrom('resources')
+          .select(['id', 'version_id', 'deleted', 'last_updated'])
+          .where('tenant', '=', tenant)
+          .where('type', '=', type)
+          .where('id', 'in', part);
+        // Row locks serialise concurrent writers of one resource on PostgreSQL (SQLite has one writer).
+        if (this.dialect === 'postgres') q = q.forUpdate();
+        for (const r of await q.execute()) {
+          out.set(`${type}/${r.id}`, { versionId: r.version_id, deleted: r.deleted === 1, lastUpdated: r.last_updated });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+export interface HistoryCursor {
+  lastUpdated: string;
+  type: string;
+  id: string;
+  versionId: number;
+}
+
+/** When one bundle writes a resource twice, only its final state is indexed. */
+function dedupeLast<T extends { type: string; id: string }>(items: T[]): T[] {
+  const m = new Map<string, T>();
+  for (const it of items) m.set(`${it.type}/${it.id}`, it);
+  return [...m.values()];
+}

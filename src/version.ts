@@ -1,0 +1,1 @@
+export const SCHAKEL_VERSION = '0.1.0';
