@@ -30,14 +30,14 @@ export interface XmlElement {
   readonly attrs: XmlAttr[];
   /** Child elements and text (strings, entity-decoded; CDATA included as text). */
   readonly children: (XmlElement | string)[];
-  /** Offsets in the (line-ending normalised) source: `<` of the start tag … just after the end tag. */
+  /** Offsets in the source (after BOM removal): `<` of the start tag … just after the end tag. */
   readonly start: number;
   end: number;
 }
 
 export interface XmlDocument {
   readonly root: XmlElement;
-  /** The source after BOM removal and line-ending normalisation; element offsets refer to this string. */
+  /** The source after BOM removal; element offsets refer to this string. */
   readonly source: string;
 }
 
@@ -81,14 +81,20 @@ function isXmlChar(cp: number): boolean {
 }
 
 /** Decodes entity and character references in raw[from, to). */
+/** indexOf bounded to [from, to): String#indexOf would scan to the end of the document (quadratic). */
+function indexIn(src: string, code: number, from: number, to: number): number {
+  for (let k = from; k < to; k++) if (src.charCodeAt(k) === code) return k;
+  return -1;
+}
+
 function decode(src: string, from: number, to: number): string {
-  let amp = src.indexOf('&', from);
-  if (amp < 0 || amp >= to) return src.slice(from, to);
+  let amp = indexIn(src, 38, from, to);
+  if (amp < 0) return src.slice(from, to);
   let out = '';
   let last = from;
-  while (amp >= 0 && amp < to) {
-    const semi = src.indexOf(';', amp);
-    if (semi < 0 || semi >= to) fail(src, amp, 'unterminated entity reference');
+  while (amp >= 0) {
+    const semi = indexIn(src, 59, amp, to);
+    if (semi < 0) fail(src, amp, 'unterminated entity reference');
     out += src.slice(last, amp);
     const name = src.slice(amp + 1, semi);
     if (name.charCodeAt(0) === 35 /* # */) {
@@ -103,7 +109,7 @@ function decode(src: string, from: number, to: number): string {
       out += ch;
     }
     last = semi + 1;
-    amp = src.indexOf('&', last);
+    amp = indexIn(src, 38, last, to);
   }
   return out + src.slice(last, to);
 }
@@ -113,8 +119,10 @@ const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c ===
 const endsName = (c: number): boolean => isSpace(c) || c === 47 || c === 62 || c === 61 || c === 34 || c === 39 || Number.isNaN(c);
 
 export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
-  let src = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  if (src.includes('\r')) src = src.replace(/\r\n?/g, '\n');
+  // Line endings are normalised where values are read, not up front: element offsets must point into the
+  // caller's text so that a verbatim slice (the narrative div) is byte-identical to the source.
+  const src = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const hasCR = src.includes('\r');
   const keepWhitespace = opts.keepWhitespace ?? (() => true);
   const len = src.length;
   let i = 0;
@@ -157,7 +165,7 @@ export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
     const lt = src.indexOf('<', i);
     if (lt !== i) {
       const end = lt < 0 ? len : lt;
-      if (stack.length > 0) addText(decode(src, i, end));
+      if (stack.length > 0) addText(decodeText(src, i, end, hasCR));
       else if (/\S/.test(src.slice(i, end))) fail(src, i, root ? 'content after the root element' : 'text before the root element');
       i = end;
       continue;
@@ -172,7 +180,7 @@ export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
         const e = src.indexOf(']]>', i + 9);
         if (e < 0) fail(src, i, 'unterminated CDATA section');
         if (stack.length === 0) fail(src, i, 'CDATA outside the root element');
-        addText(src.slice(i + 9, e));
+        addText(src.slice(i + 9, e).replace(/\r\n?/g, '\n'));
         i = e + 3;
       } else if (src.startsWith('<!DOCTYPE', i)) {
         fail(src, i, 'DOCTYPE declarations are not allowed');
@@ -267,13 +275,24 @@ export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
   return { root, source: src };
 }
 
-/** Attribute values: literal whitespace characters become spaces (XML attribute-value normalisation). */
+/** Text content: line endings become \n (before decoding, so a &#xD; reference survives). */
+function decodeText(src: string, from: number, to: number, hasCR: boolean): string {
+  if (!hasCR || indexIn(src, 13, from, to) < 0) return decode(src, from, to);
+  const raw = src.slice(from, to).replace(/\r\n?/g, '\n');
+  return decode(raw, 0, raw.length);
+}
+
+/**
+ * Attribute values: literal line endings and tabs become spaces (XML attribute-value normalisation).
+ * Done on the raw text, before decoding: character references (&#xA;) must stay real newlines.
+ */
 function decodeAttr(src: string, from: number, to: number): string {
-  // Normalise the raw text, before decoding: character references (&#xA;) must stay real newlines.
-  // (Carriage returns were already turned into newlines for the whole document.)
   for (let k = from; k < to; k++) {
     const c = src.charCodeAt(k);
-    if (c === 9 || c === 10) return decode(src.slice(from, to).replace(/[\t\n]/g, ' '), 0, to - from);
+    if (c === 9 || c === 10 || c === 13) {
+      const raw = src.slice(from, to).replace(/\r\n?|[\t\n]/g, ' ');
+      return decode(raw, 0, raw.length);
+    }
   }
   return decode(src, from, to);
 }

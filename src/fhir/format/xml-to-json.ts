@@ -9,6 +9,7 @@
 import type { Resource } from 'fhir/r4';
 import { context, isResourceType, type Context, type PropertyInfo } from '../definitions/model.ts';
 import { badRequest } from '../outcome.ts';
+import { compatAttribute, compatExtension } from './compat.ts';
 import { primitiveFromXml, type JsonPrimitive } from './primitives.ts';
 import { FHIR_NS, XHTML_NS } from './namespaces.ts';
 import { xhtmlFromXml } from './xhtml.ts';
@@ -44,13 +45,21 @@ function rejectAttributes(el: XmlElement, path: string): void {
   for (const a of el.attrs) if (a.ns === '') throw badRequest(`Unknown attribute '${a.local}' on ${path}`, path);
 }
 
-function readComplex(el: XmlElement, ctx: Context, path: string, source: string): JsonObject {
+/** `elementPath` is the definition path of the element being read (for the compat mappings). */
+function readComplex(el: XmlElement, ctx: Context, elementPath: string, path: string, source: string): JsonObject {
   const obj: JsonObject = {};
   for (const a of el.attrs) {
     if (a.ns !== '') continue;
     const prop = ctx.properties.get(a.local);
-    if (!prop || !prop.element.xmlAttr) throw badRequest(`Unknown attribute '${a.local}' on ${path}`, path);
-    obj[a.local] = a.value;
+    if (prop && prop.element.xmlAttr) {
+      obj[a.local] = a.value;
+      continue;
+    }
+    const mapped = compatAttribute(elementPath, a);
+    if (mapped === undefined || ctx.properties.get(mapped)?.kind !== 'primitive' || mapped in obj) {
+      throw badRequest(`Unknown attribute '${a.local}' on ${path}`, path);
+    }
+    obj[mapped] = a.value;
   }
   readChildren(el, ctx, obj, path, source);
   return obj;
@@ -62,6 +71,14 @@ function readChildren(el: XmlElement, ctx: Context, obj: JsonObject, path: strin
   for (const child of el.children) {
     if (typeof child === 'string') throw badRequest(`Unexpected text content in ${path}`, path);
     const prop = lookup(child, ctx, path);
+    if (!prop) {
+      const ext = compatExtension(ctx.key, child);
+      if (!ext) throw unknownElement(child, path);
+      const list = obj.extension as unknown[] | undefined;
+      if (list) list.push(ext);
+      else obj.extension = [ext];
+      continue;
+    }
     const name = prop.name;
     const childPath = `${path}.${name}`;
     const isArray = prop.element.isArray;
@@ -86,7 +103,7 @@ function readChildren(el: XmlElement, ctx: Context, obj: JsonObject, path: strin
       continue;
     }
     let value: unknown;
-    if (prop.kind === 'complex') value = readComplex(child, getContext(prop.context!, childPath), childPath, source);
+    if (prop.kind === 'complex') value = readComplex(child, getContext(prop.context!, childPath), prop.element.path, childPath, source);
     else if (prop.kind === 'resource') value = readWrappedResource(child, prop, childPath, source);
     else value = xhtmlFromXml(child, source, childPath);
     if (isArray) {
@@ -108,15 +125,18 @@ function readChildren(el: XmlElement, ctx: Context, obj: JsonObject, path: strin
 
 const repeated = (path: string) => badRequest(`Element ${path} occurs more than once but allows at most one`, path);
 
-function lookup(child: XmlElement, ctx: Context, path: string): PropertyInfo {
+function lookup(child: XmlElement, ctx: Context, path: string): PropertyInfo | undefined {
   const prop = ctx.properties.get(child.local);
-  if (prop && prop.name === child.local && !prop.element.xmlAttr) {
-    // The narrative div is the only element in another namespace; everything else must be FHIR.
-    if (prop.kind === 'xhtml' ? child.ns === XHTML_NS : child.ns === FHIR_NS) return prop;
-    if (prop.kind === 'xhtml') throw badRequest(`${path}.${child.local} must be in the XHTML namespace (${XHTML_NS})`, `${path}.${child.local}`);
-  }
+  if (!prop || prop.name !== child.local || prop.element.xmlAttr) return undefined;
+  // The narrative div is the only element in another namespace; everything else must be FHIR.
+  if (prop.kind === 'xhtml' ? child.ns === XHTML_NS : child.ns === FHIR_NS) return prop;
+  if (prop.kind === 'xhtml') throw badRequest(`${path}.${child.local} must be in the XHTML namespace (${XHTML_NS})`, `${path}.${child.local}`);
+  return undefined;
+}
+
+function unknownElement(child: XmlElement, path: string) {
   const where = child.ns === FHIR_NS ? '' : ` (namespace '${child.ns}')`;
-  throw badRequest(`Unknown element '${child.qname}'${where} at ${path}`, `${path}.${child.local}`);
+  return badRequest(`Unknown element '${child.qname}'${where} at ${path}`, `${path}.${child.local}`);
 }
 
 function readPrimitive(el: XmlElement, prop: PropertyInfo, path: string, source: string): [JsonPrimitive | null, JsonObject | null] {
