@@ -73,6 +73,22 @@ describe('corpora from ../shared', () => {
     forAll(files(ZIB_XML, '.xml'), (p) => xmlRoundTrip(readFileSync(p, 'utf8')));
   });
 
+  it('writes the zib2020 and MP9 XML back exactly as published (modulo whitespace, comments, char-ref spelling)', () => {
+    // The published XML is in definition order, so this checks our element order and value formatting.
+    const canon = (x: string) =>
+      x
+        .replace(/^\uFEFF/, '')
+        .replace(/<\?xml[^>]*\?>/, '')
+        .replace(/<!--[\s\S]*?-->/g, '')
+        .replace(/>\s+</g, '><')
+        .replace(/&#10;/g, '&#xA;')
+        .trim();
+    forAll([...files(ZIB_XML, '.xml'), ...files(MP9_FIXTURES, '.xml')], (p) => {
+      const src = readFileSync(p, 'utf8');
+      assert.equal(canon(toFhirXml(parseFhirXml(src))), canon(src));
+    });
+  });
+
   it('round-trips every zib2020 IG JSON example JSON → XML → JSON', () => {
     forAll(files(ZIB_JSON, '.json'), jsonRoundTrip);
   });
@@ -137,6 +153,17 @@ describe('primitives', () => {
       /Expected a boolean at Patient\.active/,
     );
     expectBadRequest(() => toFhirXml({ resourceType: 'Patient', birthDate: 19800101 } as unknown as Resource), /Expected a string/);
+  });
+
+  it('keeps the lexical form of decimals read from XML while the number is unchanged', () => {
+    const r = parseFhirXml(obs('<valueQuantity><value value="2.00"/></valueQuantity>')) as unknown as { valueQuantity: { value: number } };
+    assert.deepEqual(r.valueQuantity, { value: 2 });
+    assert.equal(JSON.stringify(r.valueQuantity), '{"value":2}');
+    assert.match(toFhirXml(r as unknown as Resource), /<value value="2\.00"\/>/);
+    r.valueQuantity.value = 3;
+    assert.match(toFhirXml(r as unknown as Resource), /<value value="3"\/>/);
+    // A copy made through JSON is a plain JSON object: shortest form.
+    assert.match(toFhirXml(JSON.parse(JSON.stringify({ ...r, valueQuantity: { value: 2 } })) as Resource), /<value value="2"\/>/);
   });
 
   it('rejects malformed primitive values in XML', () => {
@@ -274,6 +301,36 @@ describe('structure', () => {
   });
 });
 
+describe('Nictiz TestScript R5 constructs', () => {
+  const script = (inner: string) =>
+    `<TestScript xmlns="http://hl7.org/fhir"><url value="u"/><name value="n"/><status value="active"/>${inner}</TestScript>`;
+
+  it('maps assert.stopTestOnFail to the R5 cross-version extension and profile@value to profile.reference', () => {
+    const r = parseFhirXml(
+      script(
+        '<profile id="Bundle-profile" value="http://hl7.org/fhir/StructureDefinition/Bundle"/>' +
+          '<test><action><assert><direction value="response"/><responseCode value="200"/><stopTestOnFail value="true"/><warningOnly value="false"/></assert></action></test>',
+      ),
+    ) as unknown as { profile: unknown; test: { action: { assert: Record<string, unknown> }[] }[] };
+    assert.deepEqual(r.profile, [{ id: 'Bundle-profile', reference: 'http://hl7.org/fhir/StructureDefinition/Bundle' }]);
+    assert.deepEqual(r.test[0].action[0].assert, {
+      direction: 'response',
+      responseCode: '200',
+      extension: [{ url: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-TestScript.setup.action.assert.stopTestOnFail', valueBoolean: true }],
+      warningOnly: false,
+    });
+  });
+
+  it('does not map them elsewhere', () => {
+    expectBadRequest(() => parseFhirXml(obs('<stopTestOnFail value="true"/>')), /Unknown element 'stopTestOnFail' at Observation/);
+    expectBadRequest(() => parseFhirXml(obs('<subject value="Patient/1"/>')), /Unknown attribute 'value' on Observation\.subject/);
+    expectBadRequest(
+      () => parseFhirXml(script('<test><action><assert><stopTestOnFail value="maybe"/></assert></action></test>')),
+      /Unknown element 'stopTestOnFail'/,
+    );
+  });
+});
+
 describe('narrative xhtml', () => {
   const div = '<div xmlns="http://www.w3.org/1999/xhtml">\n  <p class="a">Tom &amp; Jerry &lt;3 <b>bold</b><br/></p>\n  <!-- note -->\n</div>';
 
@@ -283,6 +340,12 @@ describe('narrative xhtml', () => {
     assert.equal(r.text?.div, div);
     assert.ok(toFhirXml(r as Resource).includes(div));
     assert.ok(toFhirXml(r as Resource, { pretty: true }).includes(div));
+  });
+
+  it('keeps carriage returns of a JSON div through XML (they are written raw, read back raw)', () => {
+    const d = '<div xmlns="http://www.w3.org/1999/xhtml"><p title="a\r\nb">x\r\ny</p></div>';
+    const r = { resourceType: 'Patient', text: { status: 'generated', div: d } } as Resource;
+    assert.deepEqual(parseFhirXml(toFhirXml(r)), r);
   });
 
   it('re-serialises a div that relies on a prefix declared outside it', () => {

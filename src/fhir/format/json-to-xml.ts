@@ -8,7 +8,7 @@
 import type { Resource } from 'fhir/r4';
 import { context, isResourceType, type Context, type PropertyInfo } from '../definitions/model.ts';
 import { badRequest } from '../outcome.ts';
-import { primitiveToXml } from './primitives.ts';
+import { decimalSource, primitiveToXml } from './primitives.ts';
 import { xhtmlToXml } from './xhtml.ts';
 import { escapeAttr } from './xml-escape.ts';
 import { FHIR_NS } from './namespaces.ts';
@@ -125,7 +125,8 @@ class XmlWriter {
         for (let i = 0; i < n; i++) this.primitive(name, prop.type, values[i], exts[i], path, depth);
       } else {
         if (Array.isArray(value) || Array.isArray(ext)) throw badRequest(`Expected a single value at ${path}`, path);
-        this.primitive(name, prop.type, value, ext, path, depth);
+        const lexical = prop.type === 'decimal' ? decimalSource(obj, name, value) : undefined;
+        this.primitive(name, prop.type, value, ext, path, depth, lexical);
       }
       return;
     }
@@ -162,7 +163,8 @@ class XmlWriter {
     this.body(name, value, context(prop.context!)!, path, depth, false);
   }
 
-  private primitive(name: string, type: string, value: unknown, ext: unknown, path: string, depth: number): void {
+  /** `lexical`: the exact text to write for the value (a remembered decimal), already validated. */
+  private primitive(name: string, type: string, value: unknown, ext: unknown, path: string, depth: number, lexical?: string): void {
     if (value == null && ext == null) return; // null placeholders in primitive arrays
     this.newline(depth);
     this.out += `<${name}`;
@@ -177,7 +179,7 @@ class XmlWriter {
         else if (k !== 'fhir_comments') throw badRequest(`Unexpected property '${k}' in the extension object of ${path}`, path);
       }
     }
-    if (value != null) this.out += ` value="${escapeAttr(primitiveToXml(type, value, path), path)}"`;
+    if (value != null) this.out += ` value="${escapeAttr(lexical ?? primitiveToXml(type, value, path), path)}"`;
     if (!extensions) {
       this.out += '/>';
       return;

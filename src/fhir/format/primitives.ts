@@ -2,9 +2,11 @@
  * FHIR primitive values between their XML lexical form (the `value` attribute) and JSON.
  *
  * JSON types follow the FHIR JSON rules: boolean → true/false, integer/positiveInt/unsignedInt → numbers,
- * decimal → number, everything else → string. A JS number cannot keep the precision of a decimal
- * ("1.50" becomes 1.5), so on output we only guarantee the shortest exact form and never use exponent
- * notation that the input did not have.
+ * decimal → number, everything else → string. A JS number cannot keep the precision of a decimal ("2.00"
+ * becomes 2, and the trailing zeros are clinically meaningful), so the XML reader remembers the original
+ * text in a non-enumerable symbol property of the containing object (invisible to JSON.stringify, spread
+ * and deep-equality) and the XML writer uses it while the number is unchanged. Otherwise output is the
+ * shortest exact form, in plain notation.
  */
 import { badRequest } from '../outcome.ts';
 
@@ -80,4 +82,30 @@ export function formatDecimal(n: number): string {
   else if (pointAt >= digits.length) out = digits + '0'.repeat(pointAt - digits.length);
   else out = `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
   return neg ? `-${out}` : out;
+}
+
+/**
+ * Non-enumerable record on a JSON object: property name → original lexical form of a decimal. Exported so
+ * a JSON writer can use it too (e.g. emit `2.00` instead of `2`).
+ */
+export const DECIMAL_SOURCE: unique symbol = Symbol('fhir.decimalSource');
+
+type WithDecimalSource = { [DECIMAL_SOURCE]?: Record<string, string> };
+
+/** Remembers `raw` as the lexical form of decimal `obj[key]` if it differs from the default formatting. */
+export function rememberDecimal(obj: object, key: string, raw: string, value: number): void {
+  if (formatDecimal(value) === raw) return;
+  const o = obj as WithDecimalSource;
+  let rec = o[DECIMAL_SOURCE];
+  if (!rec) {
+    rec = {};
+    Object.defineProperty(obj, DECIMAL_SOURCE, { value: rec, enumerable: false, writable: false, configurable: true });
+  }
+  rec[key] = raw;
+}
+
+/** The remembered lexical form of decimal `obj[key]`, if it still denotes `value`. */
+export function decimalSource(obj: object, key: string, value: unknown): string | undefined {
+  const raw = (obj as WithDecimalSource)[DECIMAL_SOURCE]?.[key];
+  return raw !== undefined && typeof value === 'number' && Number(raw) === value ? raw : undefined;
 }

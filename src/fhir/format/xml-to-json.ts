@@ -10,7 +10,7 @@ import type { Resource } from 'fhir/r4';
 import { context, isResourceType, type Context, type PropertyInfo } from '../definitions/model.ts';
 import { badRequest } from '../outcome.ts';
 import { compatAttribute, compatExtension } from './compat.ts';
-import { primitiveFromXml, type JsonPrimitive } from './primitives.ts';
+import { primitiveFromXml, rememberDecimal, type JsonPrimitive } from './primitives.ts';
 import { FHIR_NS, XHTML_NS } from './namespaces.ts';
 import { xhtmlFromXml } from './xhtml.ts';
 import { readXml, type XmlElement } from './xml-reader.ts';
@@ -97,7 +97,10 @@ function readChildren(el: XmlElement, ctx: Context, obj: JsonObject, path: strin
         (obj[`_${name}`] as (JsonObject | null)[]).push(ext);
       } else {
         if (name in obj || `_${name}` in obj) throw repeated(childPath);
-        if (value !== null) obj[name] = value;
+        if (value !== null) {
+          obj[name] = value;
+          if (prop.type === 'decimal') rememberDecimal(obj, name, attrValue(child)!, value as number);
+        }
         if (ext !== null) obj[`_${name}`] = ext;
       }
       continue;
@@ -138,6 +141,8 @@ function unknownElement(child: XmlElement, path: string) {
   const where = child.ns === FHIR_NS ? '' : ` (namespace '${child.ns}')`;
   return badRequest(`Unknown element '${child.qname}'${where} at ${path}`, `${path}.${child.local}`);
 }
+
+const attrValue = (el: XmlElement): string | undefined => el.attrs.find((a) => a.ns === '' && a.local === 'value')?.value;
 
 function readPrimitive(el: XmlElement, prop: PropertyInfo, path: string, source: string): [JsonPrimitive | null, JsonObject | null] {
   let value: JsonPrimitive | null = null;
