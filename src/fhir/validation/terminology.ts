@@ -19,6 +19,9 @@ const stripVersion = (url: string): string => {
 };
 
 export class Terminology {
+  /** Lookups fall back to the parent (the core terminology), so packages need not copy it. */
+  constructor(private readonly parent?: Terminology) {}
+
   private readonly valueSets = new Map<string, ValueSet>();
   private readonly codeSystems = new Map<string, CodeSystem>();
   private readonly expansions = new Map<string, Expansion | null>();
@@ -41,7 +44,22 @@ export class Terminology {
   }
 
   hasValueSet(url: string): boolean {
-    return this.valueSets.has(stripVersion(url));
+    return this.valueSets.has(stripVersion(url)) || (this.parent?.hasValueSet(url) ?? false);
+  }
+
+  private valueSet(url: string): ValueSet | undefined {
+    return this.valueSets.get(url) ?? this.parent?.valueSet(url);
+  }
+
+  private codeSystem(url: string): CodeSystem | undefined {
+    return this.codeSystems.get(url) ?? this.parent?.codeSystem(url);
+  }
+
+  private runFallbacks(): boolean {
+    const loaders = this.fallbackLoaders;
+    this.fallbackLoaders = [];
+    for (const l of loaders) l();
+    return loaders.length > 0 || (this.parent?.runFallbacks() ?? false);
   }
 
   /** Expansion of a ValueSet, or undefined when it is unknown or cannot be expanded offline. */
@@ -51,10 +69,7 @@ export class Terminology {
     if (hit !== undefined) return hit ?? undefined;
     this.expansions.set(key, null); // guards against include-cycles
     let result = this.tryExpand(key, new Set());
-    if (!result && this.fallbackLoaders.length > 0) {
-      const loaders = this.fallbackLoaders;
-      this.fallbackLoaders = [];
-      for (const l of loaders) l();
+    if (!result && this.runFallbacks()) {
       this.expansions.set(key, null);
       result = this.tryExpand(key, new Set());
     }
@@ -65,14 +80,15 @@ export class Terminology {
   private tryExpand(url: string, seen: Set<string>): Expansion | undefined {
     if (seen.has(url)) return undefined;
     seen.add(url);
-    const vs = this.valueSets.get(url);
+    const vs = this.valueSet(url);
     if (!vs) return undefined;
     const out: Expansion = { pairs: new Set(), codes: new Set() };
     if (vs.compose) {
       for (const inc of vs.compose.include) if (!this.include(inc, out, seen)) return this.fromExpansion(vs);
       for (const exc of vs.compose.exclude ?? []) {
-        if (!exc.system || exc.filter || exc.valueSet || !exc.concept) return this.fromExpansion(vs);
-        for (const c of exc.concept) out.pairs.delete(`${exc.system}|${c.code}`);
+        const removed: Expansion = { pairs: new Set(), codes: new Set() };
+        if (!this.include(exc, removed, seen)) return this.fromExpansion(vs);
+        for (const p of removed.pairs) out.pairs.delete(p);
       }
       out.codes = new Set([...out.pairs].map((p) => p.slice(p.lastIndexOf('|') + 1)));
       return out;
@@ -105,7 +121,7 @@ export class Terminology {
       if (inc.concept) {
         fromSystem = new Set(inc.concept.map((c) => `${inc.system}|${c.code}`));
       } else {
-        const cs = this.codeSystems.get(inc.system);
+        const cs = this.codeSystem(inc.system);
         if (!cs || !cs.concept || (cs.content !== 'complete' && cs.content !== undefined)) return false;
         const all = flatten(cs.concept);
         let selected = all.map((c) => c.code);
