@@ -35,7 +35,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     // Ids and search values may contain characters Fastify would otherwise reject as too long.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     exposeHeadRoutes: false,
   });
   app.removeAllContentTypeParsers();

