@@ -11,7 +11,7 @@ import { validateAgainstProfile, type ProfileValidationOptions } from './profile
 import { getSnapshot } from './profiles.ts';
 
 export { validateCore, warmUpCore, isKnownResourceType } from './core.ts';
-export { validateAgainstProfile, type ProfileValidationOptions } from './profile-validator.ts';
+export { validateAgainstProfile, validateAgainstStructureDefinition, type ProfileValidationOptions } from './profile-validator.ts';
 export { getSnapshot, listKnownProfiles } from './profiles.ts';
 export { generateSnapshot, type SnapshotResolver, type SnapshotResult } from './snapshot.ts';
 

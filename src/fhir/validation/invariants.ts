@@ -17,7 +17,8 @@ export function evaluateInvariant(basePath: string, expression: string, value: u
   let fn = compiled.get(key);
   if (fn === undefined) {
     try {
-      fn = fhirpath.compile({ base, expression }, r4) as Fn;
+      // trace() in published invariants would otherwise print to stdout on every evaluation.
+      fn = fhirpath.compile({ base, expression }, r4, { traceFn: () => undefined }) as Fn;
     } catch (e) {
       fn = `does not compile: ${(e as Error).message}`;
     }

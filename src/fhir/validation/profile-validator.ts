@@ -47,11 +47,15 @@ export function compileProfile(url: string): Compiled | undefined {
   const hit = compiled.get(url);
   if (hit !== undefined) return hit ?? undefined;
   const sd = getSnapshot(url);
-  const elements = sd?.snapshot?.element;
-  if (!sd || !elements?.length) {
-    compiled.set(url, null);
-    return undefined;
-  }
+  const c = sd ? compileSnapshot(sd) : undefined;
+  compiled.set(url, c ?? null);
+  return c;
+}
+
+/** Builds the node tree: each element hangs under its parent id, slices under their unsliced element's group. */
+function compileSnapshot(sd: StructureDefinition): Compiled | undefined {
+  const elements = sd.snapshot?.element;
+  if (!elements?.length) return undefined;
   const nodes = new Map<string, PNode>();
   const root: PNode = { ed: elements[0], id: elements[0].id ?? elements[0].path, groups: [] };
   nodes.set(root.id, root);
@@ -71,9 +75,7 @@ export function compileProfile(url: string): Compiled | undefined {
       parent.groups.find((g) => g.name === name)?.slices.push(node);
     }
   }
-  const c: Compiled = { url, sd, root };
-  compiled.set(url, c);
-  return c;
+  return { url: sd.url, sd, root };
 }
 
 export interface ProfileValidationOptions {
@@ -103,9 +105,25 @@ const MAX_DEPTH = 12;
 
 /** Validates a resource against one profile; an unknown profile yields a single warning. */
 export function validateAgainstProfile(resource: unknown, profileUrl: string, opts: ProfileValidationOptions = {}): Issue[] {
-  const rt = isObject(resource) && typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource';
   const c = compileProfile(profileUrl.split('|')[0]);
-  if (!c) return [{ severity: 'warning', code: 'not-supported', diagnostics: `Unknown profile ${profileUrl}: not validated against it`, expression: [rt] }];
+  if (!c) return [{ severity: 'warning', code: 'not-supported', diagnostics: `Unknown profile ${profileUrl}: not validated against it`, expression: [rootName(resource)] }];
+  return run(resource, c, profileUrl, opts);
+}
+
+/**
+ * Validates against a StructureDefinition given as data (it must have a snapshot), e.g. an older release's
+ * snapshot; profiles it refers to are taken from the registry.
+ */
+export function validateAgainstStructureDefinition(resource: unknown, sd: StructureDefinition, opts: ProfileValidationOptions = {}): Issue[] {
+  const c = compileSnapshot(sd);
+  if (!c) return [{ severity: 'warning', code: 'not-supported', diagnostics: `${sd.url} has no snapshot: not validated against it`, expression: [rootName(resource)] }];
+  return run(resource, c, sd.url, opts);
+}
+
+const rootName = (r: unknown): string => (isObject(r) && typeof r.resourceType === 'string' ? r.resourceType : 'Resource');
+
+function run(resource: unknown, c: Compiled, profileUrl: string, opts: ProfileValidationOptions): Issue[] {
+  const rt = rootName(resource);
   const ctx = new Ctx(resource, profileUrl, opts);
   if (c.sd.kind === 'resource' && rt !== c.sd.type) {
     ctx.add('error', 'structure', `Profile ${profileUrl} is for ${c.sd.type}, not ${rt}`, rt);
