@@ -5,8 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { TestScript } from 'fhir/r4';
-import { sniffFormat } from './resources.ts';
-import { parseTestScriptXml } from './testscript-xml.ts';
+import { parseResource, sniffFormat } from './resources.ts';
 
 export const SUT_EXTENSION = 'http://fhir.interoplab.eu/fhir/StructureDefinition/Interoplab-CL-ext-SUT';
 
@@ -77,10 +76,10 @@ export async function isTestScriptFile(path: string): Promise<boolean> {
   return /<(\w+:)?TestScript[\s>]/.test(head) || /"resourceType"\s*:\s*"TestScript"/.test(head);
 }
 
-/** Reads a TestScript file; XML through the lenient reader (see testscript-xml.ts for why). */
+/** Reads a TestScript file (XML or JSON); not cached, as scripts are read once per run. */
 export async function readTestScript(path: string): Promise<TestScript> {
   const text = await readFile(path, 'utf8');
-  const r = sniffFormat(text) === 'json' ? (JSON.parse(text) as { resourceType?: string }) : parseTestScriptXml(text);
+  const r = await parseResource(text, sniffFormat(text) ?? 'xml');
   if (r.resourceType !== 'TestScript') throw new Error(`${path}: not a TestScript but ${r.resourceType}`);
   return r as TestScript;
 }

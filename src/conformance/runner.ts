@@ -38,12 +38,18 @@ interface Section {
 
 const FAILING = new Set(['fail', 'error']);
 
-const STOP_EXTENSION = 'http://touchstone.aegis.net/touchstone/fhir/testing/StructureDefinition/testscript-assert-stopTestOnFail';
+/**
+ * `stopTestOnFail` is an R5 element. The R4 Nictiz scripts carry it as such, which our XML reader maps to
+ * the R5 cross-version extension; STU3 scripts use Touchstone's extension; a JSON script may have the element.
+ */
+const STOP_EXTENSIONS = new Set([
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-TestScript.setup.action.assert.stopTestOnFail',
+  'http://touchstone.aegis.net/touchstone/fhir/testing/StructureDefinition/testscript-assert-stopTestOnFail',
+]);
 
-/** R4 Nictiz scripts use the R5 element `stopTestOnFail` (absent from the R4 types); STU3 ones an extension. */
 function stopsOnFail(a: TestScriptSetupActionAssert): boolean {
   const el = (a as TestScriptSetupActionAssert & { stopTestOnFail?: boolean }).stopTestOnFail;
-  return el ?? a.extension?.find((e) => e.url === STOP_EXTENSION)?.valueBoolean ?? false;
+  return el ?? a.extension?.find((e) => STOP_EXTENSIONS.has(e.url))?.valueBoolean ?? false;
 }
 
 class Run {

@@ -14,18 +14,14 @@ interface ValidationIssue {
 }
 
 interface Validator {
-  validateResource(resource: Resource, opts: { profiles?: string[] }): ValidationIssue[] | Promise<ValidationIssue[]>;
+  validateResource(resource: Resource, opts: { profiles?: string[] }): ValidationIssue[];
 }
-
-// A computed specifier: the module is written concurrently and may not exist yet in a checkout.
-const VALIDATION_MODULE = '../fhir/validation/index.ts';
 
 let validator: Promise<Validator | undefined> | undefined;
 
+/** Loaded on first use: building the profile registry is expensive and only profile asserts need it. */
 function loadValidator(): Promise<Validator | undefined> {
-  validator ??= (import(VALIDATION_MODULE) as Promise<Validator>)
-    .then((m) => (typeof m.validateResource === 'function' ? m : undefined))
-    .catch(() => undefined);
+  validator ??= (import('../fhir/validation/index.ts') as Promise<Validator>).catch(() => undefined);
   return validator;
 }
 
@@ -47,14 +43,14 @@ export async function validateAgainstProfile(resource: Resource | undefined, pro
   const v = await loadValidator();
   if (!v) return { result: 'skip', message: 'validator (src/fhir/validation) not available' };
   const failures: string[] = [];
-  const top = (await v.validateResource(resource, profile ? { profiles: [profile] } : {})).filter(isError);
+  const top = (v.validateResource(resource, profile ? { profiles: [profile] } : {})).filter(isError);
   if (top.length) failures.push(describe(resource.resourceType, top));
   if (resource.resourceType === 'Bundle') {
     for (const [i, entry] of ((resource as Bundle).entry ?? []).entries()) {
       const r = entry.resource;
       const profiles = r?.meta?.profile ?? [];
       if (!r || profiles.length === 0) continue;
-      const issues = (await v.validateResource(r, { profiles })).filter(isError);
+      const issues = (v.validateResource(r, { profiles })).filter(isError);
       if (issues.length) failures.push(describe(`entry[${i}] ${r.resourceType}/${r.id ?? ''}`, issues));
     }
   }

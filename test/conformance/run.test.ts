@@ -278,6 +278,8 @@ describe('runConformance against a fake server', () => {
     assert.deepEqual(t2.action.map((x) => (x.operation ?? x.assert)?.result), ['pass', 'fail']);
     const ok = JSON.parse(await readFile(join(report, 'Server__search-ok-json.json'), 'utf8')) as TestReport;
     assert.equal(ok.result, 'pass');
+    // All asserts of the search test ran and passed, including the self-link rule and validateProfileId.
+    assert.deepEqual(ok.test?.[0].action.map((x) => (x.operation ?? x.assert)?.result), ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
     assert.equal(ok.test?.[1].action[0].operation?.message?.includes(`${base}/Patient/p1`), true);
   });
 
