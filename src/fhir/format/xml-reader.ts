@@ -115,6 +115,10 @@ function decode(src: string, from: number, to: number): string {
 }
 
 const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13;
+function isBlank(src: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (!isSpace(src.charCodeAt(k))) return false;
+  return true;
+}
 /** Characters that end a name: whitespace / > = ' " and end of input. */
 const endsName = (c: number): boolean => isSpace(c) || c === 47 || c === 62 || c === 61 || c === 34 || c === 39 || Number.isNaN(c);
 
@@ -165,8 +169,13 @@ export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
     const lt = src.indexOf('<', i);
     if (lt !== i) {
       const end = lt < 0 ? len : lt;
-      if (stack.length > 0) addText(decodeText(src, i, end, hasCR));
-      else if (/\S/.test(src.slice(i, end))) fail(src, i, root ? 'content after the root element' : 'text before the root element');
+      const parent = stack[stack.length - 1];
+      // Fast path: indentation between FHIR elements is skipped without building a string.
+      if (parent) {
+        if (keepWhitespace(parent.ns) || !isBlank(src, i, end)) addText(decodeText(src, i, end, hasCR));
+      } else if (!isBlank(src, i, end)) {
+        fail(src, i, root ? 'content after the root element' : 'text before the root element');
+      }
       i = end;
       continue;
     }
