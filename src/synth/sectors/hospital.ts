@@ -140,7 +140,7 @@ function admission(
     if (m.startDay > day) continue;
     scope.emit(t, medicationUse(scope.id(t, 'MedicationStatement'), m.treatmentId, subject, scope.medication(t, m.product), m.product, m.startDay, day, { author: nurse, informationSource: subject, active: true }));
   }
-  if (end <= scope.asOf - 1 || end === scope.asOf) {
+  {
     sendLetter(scope, t, specialistProf, [scope.gp], DOC_TYPES.discharge, 'Ontslagbrief', [
       `Opname van ${isoDate(day)} tot ${isoDate(end)}.`,
       proc ? `Verrichting: ${proc.display}.` : 'Conservatief beleid.',
