@@ -378,6 +378,20 @@ describe('bad input', () => {
     expectBadRequest(() => parseFhirXml('<Patient xmlns="http://hl7.org/fhir"><id value="a" value="b"/></Patient>'), /duplicate attribute value/);
   });
 
+  it('bounds nesting depth in both directions (no stack overflow on hostile input)', () => {
+    const n = 5000;
+    const deepXml = `<Patient xmlns="http://hl7.org/fhir">${'<extension url="u">'.repeat(n)}${'</extension>'.repeat(n)}</Patient>`;
+    expectBadRequest(() => parseFhirXml(deepXml), /nested deeper than 512 levels/);
+    let ext: Record<string, unknown> = { url: 'u', valueString: 'x' };
+    for (let i = 0; i < n; i++) ext = { url: 'u', extension: [ext] };
+    expectBadRequest(() => toFhirXml({ resourceType: 'Patient', extension: [ext] } as Resource), /nested deeper than 512 levels/);
+    // Legitimately deep content (well below the bound) is fine.
+    let ok: Record<string, unknown> = { url: 'u', valueString: 'x' };
+    for (let i = 0; i < 100; i++) ok = { url: 'u', extension: [ok] };
+    const r = { resourceType: 'Patient', extension: [ok] } as Resource;
+    assert.deepEqual(parseFhirXml(toFhirXml(r)), r);
+  });
+
   it('refuses DOCTYPE (no entity expansion)', () => {
     expectBadRequest(
       () => parseFhirXml('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Patient xmlns="http://hl7.org/fhir"><id value="&a;"/></Patient>'),

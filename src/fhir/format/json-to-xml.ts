@@ -11,6 +11,7 @@ import { badRequest } from '../outcome.ts';
 import { decimalSource, primitiveToXml } from './primitives.ts';
 import { xhtmlToXml } from './xhtml.ts';
 import { escapeAttr } from './xml-escape.ts';
+import { MAX_DEPTH } from './xml-reader.ts';
 import { FHIR_NS } from './namespaces.ts';
 
 export interface XmlOutputOptions {
@@ -63,6 +64,7 @@ class XmlWriter {
 
   /** Writes attributes and children of an element whose start tag is open, then closes it. */
   private body(tag: string, obj: JsonObject, ctx: Context, path: string, depth: number, isResource: boolean): void {
+    if (depth > MAX_DEPTH) throw badRequest(`Content nested deeper than ${MAX_DEPTH} levels at ${path}`, path);
     for (const attr of ctx.attributes) {
       const v = obj[attr.name];
       if (v === undefined) continue;

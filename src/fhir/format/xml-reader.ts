@@ -12,6 +12,8 @@
 import { badRequest } from '../outcome.ts';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+/** Consumers walk the tree recursively; a bound keeps hostile input from overflowing the call stack. */
+export const MAX_DEPTH = 512;
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 export interface XmlAttr {
@@ -274,6 +276,7 @@ export function readXml(input: string, opts: ReadOptions = {}): XmlDocument {
       if (parent) parent.children.push(el);
       else root = el;
       if (!selfClosing) {
+        if (stack.length >= MAX_DEPTH) fail(src, start, `elements nested deeper than ${MAX_DEPTH} levels`);
         stack.push(el);
         scopes.push(scope);
       }
