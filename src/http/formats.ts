@@ -9,7 +9,8 @@ const XML_TYPES = ['application/fhir+xml', 'application/xml', 'xml', 'text/xml',
 
 export function formatOf(mime: string | undefined): Format | undefined {
   if (!mime) return undefined;
-  const base = mime.split(';')[0].trim().toLowerCase();
+  // An unencoded '+' in `_format=application/fhir+xml` arrives as a space after query decoding.
+  const base = mime.split(';')[0].trim().toLowerCase().replace(/ /g, '+');
   if (JSON_TYPES.includes(base)) return 'json';
   if (XML_TYPES.includes(base)) return 'xml';
   return undefined;
