@@ -20,7 +20,7 @@ export async function observationLastN(ctx: SearchContext, req: SearchRequest, m
           ORDER BY (SELECT MAX(d.high) FROM idx_date AS d WHERE d.tenant = r.tenant AND d.type = r.type AND d.id = r.id AND d.param = 'date') DESC, r.id
         ) AS rn
       FROM resources AS r
-      JOIN idx_reference AS s ON s.tenant = r.tenant AND s.type = r.type AND s.id = r.id AND s.param = 'subject'
+      JOIN idx_reference AS s ON s.tenant = r.tenant AND s.type = r.type AND s.id = r.id AND s.param = 'subject' AND s.target_id IS NOT NULL
       JOIN idx_token AS c ON c.tenant = r.tenant AND c.type = r.type AND c.id = r.id AND c.param = 'code' AND c.code IS NOT NULL
       WHERE ${whereOf(plan)}
     ) AS q WHERE q.rn <= ${n} ORDER BY q.id`;

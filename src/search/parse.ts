@@ -350,8 +350,10 @@ function parseInclude(types: string[], value: string, iterate: boolean, rev: boo
   if (extra.length > 0 || !src || !code) throw new ParamError(`invalid include '${value}' (Type:param[:targetType])`);
   if (!knownResourceTypes().includes(src)) throw new ParamError(`unknown resource type '${src}'`);
   if (target !== undefined && !knownResourceTypes().includes(target)) throw new ParamError(`unknown resource type '${target}'`);
-  // _include must start from a searched type (unless iterate); _revinclude's source is the referring type.
-  if (!rev && !iterate && types.length > 0 && !types.includes(src)) throw new ParamError(`_include source ${src} is not a searched type`);
+  // An _include whose source is not a searched type (and not :iterate) simply adds nothing; like HAPI we
+  // accept it rather than fail the search.
+  void rev;
+  void types;
   if (code === '*') return { sourceType: src, targetType: target, iterate };
   const param = getSearchParam(src, code);
   if (!param || param.type !== 'reference') throw new ParamError(`'${code}' is not a reference parameter of ${src}`);
