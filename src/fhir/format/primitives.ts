@@ -15,10 +15,6 @@ export type JsonPrimitive = string | number | boolean;
 const INTEGER = /^[-+]?[0-9]+$/;
 const DECIMAL = /^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$/;
 
-export function isIntegerType(type: string): boolean {
-  return type === 'integer' || type === 'positiveInt' || type === 'unsignedInt' || type === 'integer64';
-}
-
 /** XML `value` attribute → JSON value, typed by the FHIR primitive type. */
 export function primitiveFromXml(type: string, raw: string, path: string): JsonPrimitive {
   switch (type) {
