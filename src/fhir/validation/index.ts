@@ -40,7 +40,7 @@ export function validateResource(resource: unknown, opts: ValidateOptions = {}):
 function dedupe(issues: Issue[]): Issue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
-    const k = `${i.severity}|${i.code}|${i.expression?.join(',')}`;
+    const k = `${i.severity}|${i.code}|${i.expression?.join(',')}${i.code === 'invariant' ? `|${i.diagnostics.split(':')[0]}` : ''}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

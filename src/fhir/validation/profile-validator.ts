@@ -9,6 +9,7 @@ import type { ElementDefinition, ElementDefinitionSlicingDiscriminator, Structur
 import type { Issue, IssueCode, IssueSeverity } from '../outcome.ts';
 import { evaluateInvariant } from './invariants.ts';
 import { profileTerminology } from './profile-terminology.ts';
+import { coreDefinitions } from './core-definitions.ts';
 import { getSnapshot } from './profiles.ts';
 import { isPrimitiveType } from './primitives.ts';
 import type { Expansion } from './terminology.ts';
@@ -90,6 +91,8 @@ class Ctx {
     readonly profile: string,
     readonly opts: ProfileValidationOptions,
     readonly depth = 0,
+    /** The node the walk started at: its own type invariants are on its element already. */
+    public rootNode?: PNode,
   ) {}
   add(severity: IssueSeverity, code: IssueCode, diagnostics: string, expression: string): void {
     if (severity === 'information' && !this.opts.debug) return;
@@ -129,6 +132,7 @@ function run(resource: unknown, c: Compiled, profileUrl: string, opts: ProfileVa
     ctx.add('error', 'structure', `Profile ${profileUrl} is for ${c.sd.type}, not ${rt}`, rt);
     return ctx.issues;
   }
+  ctx.rootNode = c.root;
   validateNode(c.root, { value: resource, path: rt, type: rt }, ctx);
   return ctx.issues;
 }
@@ -143,6 +147,7 @@ function validateNode(node: PNode, item: Item, ctx: Ctx): void {
     checkTypeProfiles(ed, item, ctx);
     return;
   }
+  if (node !== ctx.rootNode) checkTypeInvariants(item, ctx);
   const obj = isObject(item.value) ? item.value : isObject(item.ext) ? item.ext : {};
   for (const g of node.groups) validateGroup(g, obj, item.path, ctx);
 }
@@ -204,7 +209,13 @@ function validateGroup(group: PGroup, obj: Record<string, unknown>, path: string
   const discriminators = base.slicing?.discriminator ?? [];
   const counts = new Map<PNode, number>();
   for (const it of items) {
-    const slice = discriminators.length ? group.slices.find((s) => discriminators.every((d) => matches(s, d, it, ctx))) : undefined;
+    let slice = discriminators.length ? group.slices.find((s) => discriminators.every((d) => matches(s, d, it, ctx))) : undefined;
+    if (!slice && discriminators.some((d) => d.type === 'profile')) {
+      // The item is meant for a slice (type/value match) but fails its profile: validating it against that
+      // slice reports why, at the offending element, instead of only a slice-count error.
+      const rest = discriminators.filter((d) => d.type !== 'profile');
+      if (rest.length) slice = group.slices.find((s) => rest.every((d) => matches(s, d, it, ctx)));
+    }
     if (slice) {
       counts.set(slice, (counts.get(slice) ?? 0) + 1);
       validateNode(slice, it, ctx);
@@ -331,6 +342,7 @@ function conformsTo(v: unknown, profile: string, ctx: Ctx): boolean {
   const type = resourceTypeOf(v) ?? c.sd.type;
   if (c.sd.kind === 'resource' && type !== c.sd.type) return false;
   const sub = ctx.child(v, profile);
+  sub.rootNode = c.root;
   validateNode(c.root, { value: v, path: type, type }, sub);
   const ok = !sub.issues.some((i) => i.severity === 'error');
   if (!cache) conformance.set(v, (cache = new Map()));
@@ -409,8 +421,14 @@ function checkBinding(ed: ElementDefinition, item: Item, ctx: Ctx): void {
 function checkTypeProfiles(ed: ElementDefinition, item: Item, ctx: Ctx): void {
   if (!isObject(item.value) || ctx.depth > MAX_DEPTH) return;
   const t = ed.type?.find((x) => x.code === item.type) ?? (ed.type?.length === 1 ? ed.type[0] : undefined);
-  const profiles = t?.profile ?? [];
-  if (profiles.length === 0) return;
+  let profiles = t?.profile ?? [];
+  if (profiles.length === 0) {
+    // No profile on the type: the value is still walked against its core definition, for the datatype and
+    // nested-resource invariants (per-1, …) that live on the type, not on the element using it.
+    const type = resourceTypeOf(item.value) ?? item.type;
+    if (!type || isPrimitiveType(type) || type === 'Extension' || type === 'Resource' || type === 'BackboneElement' || type === 'Element') return;
+    profiles = [`http://hl7.org/fhir/StructureDefinition/${type}`];
+  }
   let first: Issue[] | undefined;
   for (const p of profiles) {
     const c = compileProfile(p.split('|')[0]);
@@ -421,6 +439,7 @@ function checkTypeProfiles(ed: ElementDefinition, item: Item, ctx: Ctx): void {
     const type = resourceTypeOf(item.value) ?? item.type ?? c.sd.type;
     if (c.sd.kind === 'resource' && type !== c.sd.type) continue;
     const sub = ctx.child(ctx.root, p);
+    sub.rootNode = c.root;
     validateNode(c.root, { ...item, type }, sub);
     if (!sub.issues.some((i) => i.severity === 'error')) {
       ctx.issues.push(...sub.issues);
@@ -443,8 +462,12 @@ function checkReferenceTarget(ed: ElementDefinition, item: Item, ctx: Ctx): void
     ctx.add('warning', 'structure', `Reference to ${m[1]} where the profile expects ${[...new Set(allowed)].join(' | ')}`, `${item.path}.reference`);
 }
 
-/** Invariants already enforced natively by core validation, or best-practice rules that are not errors. */
-const SKIP_INVARIANTS = new Set(['ele-1', 'ext-1', 'dom-2', 'dom-3', 'dom-4', 'dom-5', 'dom-6']);
+/**
+ * Not evaluated here: ele-1, ext-1, dom-2/4/5 are enforced natively by core validation; dom-3 (contained
+ * resources referenced) walks all descendants per contained resource; dom-6 is a best-practice warning;
+ * txt-1/txt-2 call htmlChecks(), which fhirpath.js does not implement (it answers false for valid XHTML).
+ */
+const SKIP_INVARIANTS = new Set(['ele-1', 'ext-1', 'dom-2', 'dom-3', 'dom-4', 'dom-5', 'dom-6', 'txt-1', 'txt-2']);
 
 function checkConstraints(ed: ElementDefinition, item: Item, ctx: Ctx): void {
   if (!ed.constraint || item.value === undefined) return;
@@ -455,6 +478,17 @@ function checkConstraints(ed: ElementDefinition, item: Item, ctx: Ctx): void {
     if (r === false) ctx.add(c.severity === 'error' ? 'error' : 'warning', 'invariant', `${c.key}: ${c.human} (profile ${ctx.profile})`, item.path);
     else ctx.add('information', 'informational', `${c.key} not evaluated: ${r}`, item.path);
   }
+}
+
+/**
+ * Invariants of a datatype (per-1, qty-3, …) sit on the type's root, not on the elements that use the type,
+ * so they are evaluated for every complex value whose type is known.
+ */
+function checkTypeInvariants(item: Item, ctx: Ctx): void {
+  const t = item.type;
+  if (!t || !isObject(item.value) || isPrimitiveType(t) || resourceTypeOf(item.value)) return;
+  const root = coreDefinitions().byType.get(t)?.snapshot?.element[0];
+  if (root?.constraint) checkConstraints(root, item, ctx);
 }
 
 function short(v: unknown): string {
