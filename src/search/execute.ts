@@ -106,7 +106,7 @@ export async function executeSearch(ctx: SearchContext, type: string | undefined
   }
   const matches: Row[] = rows.map((r) => ({ type: r.type, id: r.id, content: r.content }));
   const includes = await resolveIncludes({ db: ctx.db, tenant: ctx.tenant, compartment: ctx.compartment }, req, matches);
-  return { matches, includes, total };
+  return { matches, includes, total, nextCursor };
 }
 
 function normKey(v: unknown): KeyValue {
