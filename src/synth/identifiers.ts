@@ -114,7 +114,7 @@ export class IdentifierFactory {
   uzi(): string {
     return this.unique(() => {
       for (;;) {
-        const prefix = 90_000_000 + this.rng.int(0, 9_999_999);
+        const prefix = 90_000_000 + this.rng.int(0, 999_999);
         const d = elevenCheckDigit(prefix);
         if (d >= 0) return String(prefix * 10 + d);
       }

@@ -37,7 +37,11 @@ export function problem(
       ],
     },
     verificationStatus: {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed', display: 'Confirmed' }],
+      // nl-core requires the zib code next to the FHIR one.
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed', display: 'Confirmed' },
+        sct('410605003', 'Aanwezigheid bevestigd'),
+      ],
     },
     category: [cc(category)],
     code: cc(code),
@@ -52,10 +56,10 @@ export function problem(
 }
 
 const ALLERGY_CATEGORY_CODE: Record<AllergyDef['category'], Coding> = {
-  medication: sct('419511003', 'Neiging tot ongewenste reactie op geneesmiddel'),
-  food: sct('414285001', 'Neiging tot ongewenste reactie op voedsel'),
-  environment: sct('426232007', 'Omgevingsallergie'),
-  biologic: sct('419199007', 'Allergie voor substantie'),
+  medication: sct('419511003', 'neiging tot ongewenste reactie op medicatie en/of drug'),
+  food: sct('418471000', 'neiging tot ongewenste reactie op voedsel'),
+  environment: sct('426232007', 'omgevingsgerelateerde allergie'),
+  biologic: sct('419199007', 'allergie voor substantie'),
 };
 
 export function allergy(id: string, patient: Reference, def: AllergyDef, onsetDay: number, recorder?: Reference): AllergyIntolerance {

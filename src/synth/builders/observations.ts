@@ -71,8 +71,12 @@ export const bodyHeight = (id: string, subject: Reference, day: number, minute: 
 export const heartRate = (id: string, subject: Reference, day: number, minute: number, bpm: number, o: Common = {}) =>
   vital(id, PROFILE.heartRate, { system: LOINC, code: '8867-4', display: 'Heart rate' }, subject, day, minute, qty(bpm, '/min'), o);
 
-export const o2Saturation = (id: string, subject: Reference, day: number, minute: number, pct: number, o: Common = {}) =>
-  vital(id, PROFILE.o2Saturation, { system: LOINC, code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }, subject, day, minute, qty(pct, '%'), o);
+export function o2Saturation(id: string, subject: Reference, day: number, minute: number, pct: number, o: Common = {}): Observation {
+  const obs = vital(id, PROFILE.o2Saturation, { system: LOINC, code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }, subject, day, minute, qty(pct, '%'), o);
+  // The profile's code pattern carries both LOINC codes (SpO2 and SaO2).
+  obs.code = { coding: [{ system: LOINC, code: '2708-6', display: 'Oxygen saturation in Arterial blood' }, ...obs.code.coding!] };
+  return obs;
+}
 
 export function specimen(id: string, subject: Reference, kind: LabDef['specimen'], day: number, minute: number): Specimen {
   return {

@@ -1,6 +1,6 @@
 /** Appointments, questionnaire responses and nursing interventions. */
 import type { Appointment, CarePlan, QuestionnaireResponse, Reference } from 'fhir/r4';
-import { sct } from '../data/terminology.ts';
+import { SCT } from '../data/terminology.ts';
 import { isoDate, isoDateTime } from '../dates.ts';
 import { meta, PROFILE } from '../profiles.ts';
 import { cc } from './common.ts';
@@ -67,7 +67,7 @@ export function nursingIntervention(
     meta: meta(PROFILE.nursingIntervention),
     status: 'active',
     intent: 'plan',
-    category: [cc(sct('9632001', 'Verpleegkundige interventie'))],
+    category: [{ coding: [{ system: SCT, code: '9632001', display: 'verpleegkundige interventie' }] }],
     title,
     subject,
     period: { start: isoDate(startDay) },
