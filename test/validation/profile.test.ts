@@ -158,12 +158,12 @@ describe('profile validation catches violations, naming the element', () => {
     const noComposition = structuredClone(b);
     (noComposition.entry as unknown[]).shift();
     expectProfileError(validateAgainstProfile(noComposition, bundleProfile), 'Bundle.entry', /slice 'composition'.*minimum required = 1/);
-    const badSection = structuredClone(b) as { entry: { resource: { section: { code: { coding: { code: string }[] } }[] } }[] };
+    const badSection = structuredClone(b) as unknown as { entry: { resource: { section: { code: { coding: { code: string }[] } }[] } }[] };
     badSection.entry[0].resource.section[0].code.coding[0].code = '99999-9';
     expectProfileError(validateAgainstProfile(badSection, bundleProfile), 'Bundle.entry[0].resource.section', /slice 'sectionProblems'/);
   });
 
-  it('a required binding of a profile (MP9 stop type) is checked against package terminology', () => {
+  it('a required binding of a profile (zib gender code list on Patient.gender) is checked against package terminology', () => {
     const r = igExample('Patient-nl-core-Patient-01.json');
     r.gender = 'female';
     r._gender = { extension: [{ url: `${NL}ext-CodeSpecification`, valueCodeableConcept: { coding: [{ system: 'urn:oid:2.16.840.1.113883.5.1', code: 'NOPE' }] } }] };
@@ -180,7 +180,7 @@ describe('profile validation catches violations, naming the element', () => {
     expectProfileError(validateResource(r, { profiles: [`${NL}nl-core-BodyWeight`] }), 'Patient');
   });
 
-  it('invariants from profiles are evaluated with FHIRPath (per-1 on a Period in an MP9 extension)', () => {
+  it('datatype invariants are evaluated with FHIRPath (per-1 on HumanName.period)', () => {
     const r = igExample('Patient-nl-core-Patient-01.json');
     r.name = [{ family: 'X', period: { start: '2020-01-02', end: '2020-01-01' } }];
     expectProfileError(validateAgainstProfile(r, `${NL}nl-core-Patient`), 'Patient.name[0].period', /per-1/);

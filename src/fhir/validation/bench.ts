@@ -31,3 +31,17 @@ const obs = all.find((r) => r.id === 'nl-core-LaboratoryTestResult-01') ?? all.f
 console.log(`typical Observation: ${obs.id}, ${JSON.stringify(obs).length} bytes JSON`);
 run('Observation', [obs]);
 run(`ig-build example mix (${all.length} resources)`, all);
+
+// Profile validation (core + declared nl-core profiles): not on the write path, measured for $validate.
+const { validateResource } = await import('./index.ts');
+const t1 = performance.now();
+for (const r of all) validateResource(r);
+console.log(`first profile validation of all examples (load, snapshots, terminology): ${(performance.now() - t1).toFixed(0)} ms`);
+{
+  let n = 0;
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  while (performance.now() < end) validateResource(all[n++ % all.length]);
+  const ms = performance.now() - start;
+  console.log(`profile validation, example mix: ${Math.round((n / ms) * 1000)} validations/s, ${((ms * 1000) / n).toFixed(0)} µs each`);
+}

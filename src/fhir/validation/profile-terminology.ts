@@ -29,7 +29,7 @@ export function profileTerminology(): Terminology {
   const files: { file: string; format: 'json' | 'xml'; text: string }[] = [];
   const h = createHash('sha256');
   for (const d of DIRS) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(sharedPath(...d.dir)).filter((f) => WANTED.test(f) && f.endsWith(`.${d.format}`));
     } catch {

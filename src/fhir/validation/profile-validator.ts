@@ -352,12 +352,21 @@ function conformsTo(v: unknown, profile: string, ctx: Ctx): boolean {
 
 // --- values -------------------------------------------------------------------------------------------
 
+const fixedCache = new WeakMap<ElementDefinition, { value: unknown; exact: boolean } | null>();
+
+/** The element's fixed[x] or pattern[x], memoised: it is asked for every instance value and discriminator. */
 function fixedOrPattern(ed: ElementDefinition): { value: unknown; exact: boolean } | undefined {
-  for (const [k, v] of Object.entries(ed)) {
-    if (k.startsWith('fixed')) return { value: v, exact: true };
-    if (k.startsWith('pattern')) return { value: v, exact: false };
+  let hit = fixedCache.get(ed);
+  if (hit === undefined) {
+    hit = null;
+    for (const [k, v] of Object.entries(ed)) {
+      if (k.startsWith('fixed')) hit = { value: v, exact: true };
+      else if (k.startsWith('pattern')) hit = { value: v, exact: false };
+      if (hit) break;
+    }
+    fixedCache.set(ed, hit);
   }
-  return undefined;
+  return hit ?? undefined;
 }
 
 function checkFixedAndPattern(ed: ElementDefinition, item: Item, ctx: Ctx): void {
