@@ -1,7 +1,8 @@
 /**
  * Who lives in the region: age and sex drawn from the Dutch population pyramid (CBS, 2024, 5-year bands,
  * rounded), and chronic conditions drawn per person with age-specific prevalence so that the region-wide
- * figures land near the Dutch ones (diabetes ~7%, heart failure ~1.5%, COPD ~3.5%, hypertension ~20%).
+ * figures land near the Dutch ones (diabetes ~7%, heart failure ~1.5%, COPD ~3.5%, hypertension ~20%). The
+ * steps were calibrated on a 20,000-patient run including the comorbidity multipliers below.
  */
 import type { ChronicKey } from './data/terminology.ts';
 import type { Rng } from './prng.ts';
@@ -32,10 +33,10 @@ export function drawAgeAndSex(rng: Rng): { age: number; sex: 'male' | 'female' }
 type Steps = readonly (readonly [number, number])[];
 
 const PREVALENCE: Record<ChronicKey, Steps> = {
-  diabetes: [[20, 0.003], [45, 0.015], [65, 0.08], [75, 0.16], [200, 0.2]],
-  heartFailure: [[45, 0.0005], [65, 0.006], [75, 0.03], [85, 0.085], [200, 0.16]],
+  diabetes: [[20, 0.003], [45, 0.016], [65, 0.09], [75, 0.18], [200, 0.22]],
+  heartFailure: [[45, 0.0004], [65, 0.0045], [75, 0.021], [85, 0.06], [200, 0.115]],
   copd: [[40, 0.001], [55, 0.02], [65, 0.055], [75, 0.1], [200, 0.13]],
-  hypertension: [[30, 0.005], [45, 0.05], [55, 0.14], [65, 0.32], [75, 0.5], [200, 0.6]],
+  hypertension: [[30, 0.005], [45, 0.05], [55, 0.14], [65, 0.34], [75, 0.52], [200, 0.62]],
   asthma: [[18, 0.06], [65, 0.045], [200, 0.04]],
   atrialFibrillation: [[55, 0.002], [65, 0.02], [75, 0.06], [200, 0.12]],
   dementia: [[65, 0.0005], [75, 0.02], [85, 0.08], [200, 0.25]],
