@@ -3,7 +3,7 @@
  * Lifecycle: open (configure + migrate + load tenants) → serve → close.
  */
 import { join } from 'node:path';
-import { validateCore } from '../fhir/validation/core.ts';
+import { validateCore, validateResource } from '../fhir/validation/index.ts';
 import { createDispatcher } from '../server/dispatch.ts';
 import type { ServerDeps } from '../server/context.ts';
 import { openEngine, type Engine } from '../storage/engine.ts';
@@ -42,7 +42,10 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
     engine,
     store: new ResourceStore(engine.db, engine.dialect),
     tenants,
-    validate: (resource) => validateCore(resource),
+    // Writes: R4 core only (fast), unless the tenant opted in to profile validation ('declared' = meta.profile).
+    // $validate: core plus the given profile, or the declared ones.
+    validate: (resource, o) =>
+      o.profiles === undefined ? validateCore(resource) : validateResource(resource, { profiles: o.profiles === 'declared' ? undefined : o.profiles }),
   };
   return { engine, deps, tenants, dispatch: createDispatcher(deps), close: () => engine.close() };
 }
