@@ -2,7 +2,7 @@
  * `npm run bench` — Schakel's performance benchmark.
  *
  *   npm run bench -- [--resources 20000] [--db sqlite|postgres|both] [--duration 5] [--warmup 1]
- *                    [--connections 20] [--ingest-clients 4] [--seed 1] [--db-url URL]
+ *                    [--connections 20] [--ingest-clients 4] [--read-rounds 2] [--seed 1] [--db-url URL]
  *                    [--scenarios read,search] [--keep] [--no-append] [--out docs/benchmarks.md]
  *
  * Per engine it: starts a fresh database, starts the Schakel server as a child process (bench/server-child.ts),
@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '20' },
     'ingest-clients': { type: 'string', default: '4' },
+    'read-rounds': { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
     'db-url': { type: 'string' },
     scenarios: { type: 'string', default: 'read,search' },
@@ -74,7 +75,7 @@ if (args.help) {
 function readHeaderUsage(): string {
   return [
     'npm run bench -- [--resources 20000] [--db sqlite|postgres|both] [--duration 5] [--warmup 1]',
-    '                 [--connections 20] [--ingest-clients 4] [--seed 1] [--db-url URL]',
+    '                 [--connections 20] [--ingest-clients 4] [--read-rounds 2] [--seed 1] [--db-url URL]',
     '                 [--scenarios read,search] [--keep] [--no-append] [--out docs/benchmarks.md]',
   ].join('\n');
 }
@@ -92,6 +93,7 @@ const opts = {
   warmup: Number(args.warmup),
   connections: positiveInt('connections', args.connections),
   ingestClients: positiveInt('ingest-clients', args['ingest-clients']),
+  readRounds: positiveInt('read-rounds', args['read-rounds']),
   seed: positiveInt('seed', args.seed),
   scenarios: new Set((args.scenarios ?? '').split(',').map((s) => s.trim())),
   keep: args.keep ?? false,
@@ -117,6 +119,8 @@ interface Child {
   proc: ChildProcess;
 }
 
+/** Load average before anything of ours runs: the machine may be shared (other builds, tests). */
+const LOAD_AT_START = loadavg();
 const RUN_STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const LOG_DIR = join(ROOT, 'bench/results', RUN_STAMP);
 mkdirSync(LOG_DIR, { recursive: true });
@@ -275,6 +279,8 @@ interface ScenarioResult {
   /** Average entries per searchset (matches + included) in sampled responses. */
   entries?: { match: number; include: number };
   failure?: string;
+  /** req/s of each measured round (read by id runs several, alternating with the bare server). */
+  rounds?: number[];
 }
 
 function runAutocannon(base: string, paths: string[], duration: number, onResponse?: (ms: number, status: number) => void): Promise<autocannon.Result> {
@@ -299,7 +305,7 @@ async function sample(base: string, path: string): Promise<{ status: number; bod
   return { status: res.status, body: await res.text() };
 }
 
-async function scenario(name: string, server: 'schakel' | 'bare', base: string, paths: string[], isSearch: boolean): Promise<ScenarioResult> {
+async function scenario(name: string, server: 'schakel' | 'bare', base: string, paths: string[], isSearch: boolean, rounds = 1): Promise<ScenarioResult> {
   const result: ScenarioResult = { name, server, example: paths[0], reqPerSec: 0, latency: latencyOf([]), requests: 0, non2xx: 0, errors: 0 };
   // Check a few responses first: a scenario that answers errors or empty bundles measures nothing.
   let match = 0;
@@ -326,18 +332,58 @@ async function scenario(name: string, server: 'schakel' | 'bare', base: string, 
       return result;
     }
   }
-  if (opts.warmup > 0) await runAutocannon(base, paths, opts.warmup);
-  const latencies: number[] = [];
-  const ac = await runAutocannon(base, paths, opts.duration, (ms, status) => {
-    if (status >= 200 && status < 300) latencies.push(ms);
-  });
-  const seconds = (ac.finish.getTime() - ac.start.getTime()) / 1000;
-  result.requests = latencies.length;
-  result.reqPerSec = latencies.length / seconds;
-  result.latency = latencyOf(latencies);
-  result.non2xx = ac.non2xx;
-  result.errors = ac.errors + ac.timeouts;
+  if (rounds > 0) await measure(result, base, paths, rounds);
   return result;
+}
+
+/** Warm-up, then `rounds` measured periods pooled into `result` (latencies pooled, req/s over the total time). */
+async function measure(result: ScenarioResult, base: string, paths: string[], rounds: number, pooled: Pooled = newPool()): Promise<Pooled> {
+  for (let round = 0; round < rounds; round++) {
+    if (opts.warmup > 0) await runAutocannon(base, paths, opts.warmup);
+    const ac = await runAutocannon(base, paths, opts.duration, (ms, status) => {
+      if (status >= 200 && status < 300) pooled.latencies.push(ms);
+    });
+    pooled.seconds += (ac.finish.getTime() - ac.start.getTime()) / 1000;
+    pooled.non2xx += ac.non2xx;
+    pooled.errors += ac.errors + ac.timeouts;
+    pooled.perRound.push(ac.requests.total / ((ac.finish.getTime() - ac.start.getTime()) / 1000));
+  }
+  result.requests = pooled.latencies.length;
+  result.reqPerSec = pooled.latencies.length / pooled.seconds;
+  result.latency = latencyOf(pooled.latencies);
+  result.non2xx = pooled.non2xx;
+  result.errors = pooled.errors;
+  result.rounds = pooled.perRound.map((v) => Math.round(v));
+  return pooled;
+}
+
+interface Pooled {
+  latencies: number[];
+  seconds: number;
+  non2xx: number;
+  errors: number;
+  perRound: number[];
+}
+
+function newPool(): Pooled {
+  return { latencies: [], seconds: 0, non2xx: 0, errors: 0, perRound: [] };
+}
+
+/**
+ * Read by id on Schakel and on the bare ceiling, alternating (schakel, bare, schakel, bare, …) so that load
+ * from other processes on a shared machine hits both sides alike.
+ */
+async function readComparison(ours: string, bare: string, paths: string[]): Promise<ScenarioResult[]> {
+  const a = await scenario('Read by id', 'schakel', ours, paths, false, 0);
+  const b = await scenario('Read by id', 'bare', bare, paths, false, 0);
+  if (a.failure || b.failure) return [a, b];
+  const pa = newPool();
+  const pb = newPool();
+  for (let round = 0; round < opts.readRounds; round++) {
+    await measure(a, ours, paths, 1, pa);
+    await measure(b, bare, paths, 1, pb);
+  }
+  return [a, b];
 }
 
 function q(v: string): string {
@@ -500,14 +546,13 @@ async function runEngine(engine: Engine): Promise<EngineRun> {
     const print = (r: ScenarioResult): void => {
       scenarios.push(r);
       if (r.failure) console.log(`  ${r.server.padEnd(7)} ${r.name}: FAILED ${r.failure}`);
-      else console.log(`  ${r.server.padEnd(7)} ${r.name}: ${Math.round(r.reqPerSec)} req/s, p50 ${r.latency.p50.toFixed(1)} ms, p95 ${r.latency.p95.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}`);
+      else console.log(`  ${r.server.padEnd(7)} ${r.name}: ${Math.round(r.reqPerSec)} req/s${r.rounds && r.rounds.length > 1 ? ` (rounds: ${r.rounds.join(', ')})` : ''}, p50 ${r.latency.p50.toFixed(1)} ms, p95 ${r.latency.p95.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}`);
     };
 
     if (opts.scenarios.has('read')) {
       bare = await startChild('bare-server.ts', storage.childArgs, `${engine}-bare.log`);
       const paths = readPaths(ing);
-      print(await scenario('Read by id', 'schakel', ours.url, paths, false));
-      print(await scenario('Read by id', 'bare', bare.url, paths, false));
+      for (const r of await readComparison(ours.url, bare.url, paths)) print(r);
       await stopChild(bare);
       bare = undefined;
     }
@@ -553,6 +598,7 @@ function machine(): { lines: string[]; summary: string } {
   const lines = [
     `- CPU: ${cpu}; \`nproc\`: ${availableParallelism()}; memory: ${Math.round(totalmem() / 2 ** 30)} GiB`,
     `- Node.js ${process.version}, ${process.platform}/${process.arch}`,
+    `- load average (1/5/15 min) before the run: ${LOAD_AT_START.map((v) => v.toFixed(2)).join(' / ')}; after: ${loadavg().map((v) => v.toFixed(2)).join(' / ')} (the load generator and both servers share these cores; other processes add noise)`,
     `- git commit \`${commit}\`${dirty && dirty !== '?' ? ` with uncommitted changes in ${dirty.split('\n').length} files under src/ (shared working tree)` : ''}`,
     '- `free -g`:',
     '',
@@ -586,7 +632,7 @@ function tableRows(runs: EngineRun[]): string[] {
       }
       const errs = s.non2xx || s.errors ? ` (${s.non2xx} non-2xx, ${s.errors} errors)` : '';
       rows.push(
-        `| ${r.engine} | ${s.name} | ${s.server} | ${Math.round(s.reqPerSec)} req/s${errs} | ${fmt(s.latency.p50)} | ${fmt(s.latency.p95)} | ${fmt(s.latency.p99)} | ${entries} | ${vs} |`,
+        `| ${r.engine} | ${s.name} | ${s.server} | ${Math.round(s.reqPerSec)} req/s${s.rounds && s.rounds.length > 1 ? ` (rounds ${s.rounds.join(' / ')})` : ''}${errs} | ${fmt(s.latency.p50)} | ${fmt(s.latency.p95)} | ${fmt(s.latency.p99)} | ${entries} | ${vs} |`,
       );
     }
   }
