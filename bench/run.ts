@@ -671,9 +671,14 @@ const DOC_INTRO = `# Benchmarks
 - **five typical searches** (p50/p95/p99), each rotating over thousands of patients.
 
 Both servers run as child processes; the load generator (autocannon) runs in the parent on the same machine, so
-on small machines it competes with the server for CPU — compare runs on the same machine only. Servers are loaded
-one at a time. Each scenario has a warm-up (not measured) before the measured period. After ingest the runner
-runs \`ANALYZE\` (what autovacuum or a periodic ANALYZE provides in service).
+on small machines it competes with the server for CPU — compare runs on the same machine only (each section
+records the load average before and after). Servers are loaded one at a time; read by id alternates Schakel and
+the bare server over \`--read-rounds\` rounds so outside load hits both alike. Each measured period follows a
+warm-up that is not measured. Latency percentiles are over every 2xx response of the measured periods. After
+ingest the runner runs \`ANALYZE\` (what autovacuum or a periodic ANALYZE provides in service).
+
+Data per patient: 1 Patient, 20 Observations (4 LOINC series), 4 MedicationRequests; 4 patients per bundle,
+plus one bundle with a catalogue of 100 Medications. \`--seed\` makes it reproducible.
 
 The 1M-resource run: \`npm run bench -- --resources 1000000 --db both --duration 10 --connections 20\`.
 `;
