@@ -27,7 +27,8 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
-export const DEFAULT_COUNT = 20;
+// MedMij clients (and the Nictiz qualification scripts) expect a patient's medication list in one page without _count.
+export const DEFAULT_COUNT = 100;
 export const MAX_COUNT = 1000;
 /** `_total=estimate` counts at most this many rows (then reports the cap). */
 export const ESTIMATE_CAP = 10_000;

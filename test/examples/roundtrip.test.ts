@@ -55,7 +55,7 @@ const esc = (v: string) => v.replace(/[\\,$|]/g, (c) => `\\${c}`);
 function searchFor(r: Resource): string | undefined {
   const rows = extractIndexRows(r);
   const tok = rows.idx_token.find((t) => t.code && !t.param.startsWith('_') && t.code.length < 200);
-  if (tok) return `${tok.param}=${encodeURIComponent(tok.system ? `${esc(tok.system)}|${esc(tok.code)}` : esc(tok.code))}`;
+  if (tok) return `${tok.param}=${encodeURIComponent(tok.system ? `${esc(tok.system)}|${esc(tok.code!)}` : esc(tok.code!))}`;
   const str = rows.idx_string.find((s) => s.exact && !s.param.startsWith('_') && s.exact.length < 100);
   if (str) return `${str.param}:exact=${encodeURIComponent(esc(str.exact))}`;
   return undefined;

@@ -447,7 +447,9 @@ function checkTypeProfiles(ed: ElementDefinition, item: Item, ctx: Ctx): void {
     }
     const type = resourceTypeOf(item.value) ?? item.type ?? c.sd.type;
     if (c.sd.kind === 'resource' && type !== c.sd.type) continue;
-    const sub = ctx.child(ctx.root, p);
+    // %resource / %rootResource of invariants (e.g. ref-1 on '#contained' references) is the resource the
+    // element belongs to: a Bundle entry's resource, not the Bundle.
+    const sub = ctx.child(c.sd.kind === 'resource' && resourceTypeOf(item.value) ? item.value : ctx.root, p);
     sub.rootNode = c.root;
     validateNode(c.root, { ...item, type }, sub);
     if (!sub.issues.some((i) => i.severity === 'error')) {

@@ -10,7 +10,6 @@ import { applyElements, applySummary } from '../../fhir/summary.ts';
 import { executeSearch } from '../../search/execute.ts';
 import { parseSearchRequest, type SearchRequest } from '../../search/parse.ts';
 import type { ServerDeps } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { FhirResponse, RequestScope } from '../types.ts';
 import { stripBsn } from '../privacy.ts';
 
@@ -25,7 +24,7 @@ export async function search(deps: ServerDeps, scope: RequestScope, type: string
     { db: deps.engine.db, dialect: deps.engine.dialect, tenant: scope.tenant, compartment: scope.compartment },
     type,
     req,
-    { cursor: cursorParam ? decodeCursor<string>(cursorParam) : undefined },
+    { cursor: cursorParam },
   );
   return { status: 200, headers: {}, body: { raw: searchBundle(scope, type, req, result) } };
 }
@@ -41,7 +40,7 @@ export function searchBundle(scope: RequestScope, type: string | undefined, req:
   const basePath = `${scope.base}/${path ?? type ?? ''}`.replace(/\/$/, '');
   const self = selfUrl(basePath, req.applied);
   const links = [{ relation: 'self', url: self }];
-  if (result.nextCursor) links.push({ relation: 'next', url: selfUrl(basePath, [...req.applied, ['_cursor', encodeCursor(result.nextCursor)]]) });
+  if (result.nextCursor) links.push({ relation: 'next', url: selfUrl(basePath, [...req.applied, ['_cursor', result.nextCursor]]) });
   const parts: string[] = [];
   const transform = needsParse(scope, req) ? (content: string) => render(scope, req, content) : (content: string) => content;
   if (req.summary !== 'count') {

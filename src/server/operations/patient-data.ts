@@ -4,7 +4,6 @@ import { patientEverything } from '../../search/everything.ts';
 import { observationLastN } from '../../search/lastn.ts';
 import { parseSearchRequest } from '../../search/parse.ts';
 import type { ServerDeps } from '../context.ts';
-import { decodeCursor } from '../cursor.ts';
 import { searchBundle } from '../interactions/search.ts';
 import type { FhirResponse, RequestScope } from '../types.ts';
 
@@ -18,7 +17,7 @@ export async function everythingOperation(deps: ServerDeps, scope: RequestScope,
     since,
     types,
     count: countParam === undefined ? undefined : Number(countParam),
-    cursor: cursorParam ? decodeCursor<string>(cursorParam) : undefined,
+    cursor: cursorParam,
   });
   const req = parseSearchRequest('Patient', [], { strict: false });
   const applied: [string, string][] = query.filter(([k]) => ['_since', '_type', '_count'].includes(k));
