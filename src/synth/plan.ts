@@ -6,6 +6,8 @@
 import {
   ACUTE_EMERGENCY,
   ACUTE_GP,
+  ALLERGIES,
+  type AllergyDef,
   PRODUCTS,
   type ChronicKey,
   type ConditionDef,
@@ -42,6 +44,8 @@ export interface Emergency {
 
 export interface Plan {
   windowStart: number;
+  /** Allergies known to the GP, copied by the hospital and the nursing organisation. */
+  allergies: { def: AllergyDef; onsetDay: number }[];
   chronicMeds: MedCourse[];
   acute: AcuteEpisode[];
   courses: MedCourse[];
@@ -86,6 +90,11 @@ export function makePlan(rng: Rng, p: Person, asOf: number): Plan {
   const age = p.age;
   let treatment = 0;
   const tid = () => `MBH-${p.bsn}-${++treatment}`;
+
+  const allergies: Plan['allergies'] = [];
+  for (const def of ALLERGIES) {
+    if (rng.chance(def.prevalence * (age < 4 ? 0.3 : 1))) allergies.push({ def, onsetDay: rng.int(p.birthDay + 365, asOf - 1) });
+  }
 
   const chronicMeds: MedCourse[] = [];
   const seen = new Set<string>();
@@ -160,7 +169,7 @@ export function makePlan(rng: Rng, p: Person, asOf: number): Plan {
     }
   }
 
-  return { windowStart, chronicMeds, acute, courses, emergencies, specialistCare, electiveDays, vvt, ggz, fluShots };
+  return { windowStart, allergies, chronicMeds, acute, courses, emergencies, specialistCare, electiveDays, vvt, ggz, fluShots };
 }
 
 function pickAcute(rng: Rng, age: number): ConditionDef {

@@ -22,6 +22,8 @@ export function registerProducts(directory: Map<string, Resource>, products: rea
 
 export class PatientScope {
   private readonly patientIds = new Map<string, string>();
+  /** Per-patient once-only markers for sector modules (e.g. allergies already recorded in a tenant). */
+  readonly flags = new Set<string>();
 
   constructor(
     readonly sink: RegionSink,

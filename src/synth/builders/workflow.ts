@@ -3,7 +3,6 @@ import type { Appointment, CarePlan, QuestionnaireResponse, Reference } from 'fh
 import { SCT } from '../data/terminology.ts';
 import { isoDate, isoDateTime } from '../dates.ts';
 import { meta, PROFILE } from '../profiles.ts';
-import { cc } from './common.ts';
 
 export function appointment(
   id: string,

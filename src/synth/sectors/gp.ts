@@ -10,7 +10,6 @@ import { medicationAgreement, medicationUse } from '../builders/medication.ts';
 import { bloodPressure, bodyHeight, bodyWeight } from '../builders/observations.ts';
 import { appointment } from '../builders/workflow.ts';
 import {
-  ALLERGIES,
   CHRONIC,
   ECG,
   LAB,
@@ -56,11 +55,7 @@ export function writeGp(scope: PatientScope, plan: Plan): void {
     conditionRefs.set(key, ref);
   }
 
-  for (const def of ALLERGIES) {
-    if (rng.chance(def.prevalence * (p.age < 4 ? 0.3 : 1))) {
-      scope.emit(t, allergy(scope.id(t, 'AllergyIntolerance'), subject, def, rng.int(p.birthDay + 365, asOf - 1), doctor));
-    }
-  }
+  for (const a of plan.allergies) scope.emit(t, allergy(scope.id(t, 'AllergyIntolerance'), subject, a.def, a.onsetDay, doctor));
 
   if (p.age >= 16) scope.emit(t, tobaccoUse(scope.id(t, 'Observation'), subject, p.smoker, rng.int(plan.windowStart, asOf - 1)));
 

@@ -4,7 +4,7 @@
  * medication verification at admission (MP9 medication use) and letters to the GP.
  */
 import type { Reference } from 'fhir/r4';
-import { encounter, problem, procedure } from '../builders/clinical.ts';
+import { allergy, encounter, problem, procedure } from '../builders/clinical.ts';
 import { DOC_TYPES } from '../builders/documents.ts';
 import { medicationUse } from '../builders/medication.ts';
 import { bloodPressure, bodyWeight, heartRate, labResult, specimen } from '../builders/observations.ts';
@@ -133,6 +133,12 @@ function admission(
   const end = Math.min(day + los, scope.asOf);
   const enc = scope.emit(t, encounter(scope.id(t, 'Encounter'), subject, 'IMP', day, 14 * 60, { endDay: end, participant: specialist, serviceProvider: dept(scope, t, deptKey), reason, typeText: 'Klinische opname' }));
   if (proc) scope.emit(t, procedure(scope.id(t, 'Procedure'), subject, proc, day + (los > 1 ? 1 : 0), { performer: specialist, encounter: enc, reason, location: scope.location(t, t) }));
+
+  // Allergies are checked at every admission; record each once per hospital.
+  if (!scope.flags.has(`allergies/${t.id}`)) {
+    scope.flags.add(`allergies/${t.id}`);
+    for (const a of plan.allergies) scope.emit(t, allergy(scope.id(t, 'AllergyIntolerance'), subject, a.def, a.onsetDay));
+  }
 
   // Medication verification at admission: the medication the patient actually uses, per active agreement.
   const nurse = scope.role(t, rng.pick(staffOf(t, 'nurse')));

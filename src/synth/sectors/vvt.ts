@@ -4,7 +4,7 @@
  * interventions, medication use, and the transfer letter received at intake.
  */
 import type { Reference } from 'fhir/r4';
-import { encounter, problem } from '../builders/clinical.ts';
+import { allergy, encounter, problem } from '../builders/clinical.ts';
 import { DOC_TYPES } from '../builders/documents.ts';
 import { medicationUse } from '../builders/medication.ts';
 import { barthel, bodyWeight, painScore } from '../builders/observations.ts';
@@ -39,6 +39,8 @@ export function writeVvt(scope: PatientScope, plan: Plan, t: Tenant): void {
   for (const key of p.chronic) {
     conditionRefs.set(key, scope.emit(t, problem(scope.id(t, 'Condition'), subject, CHRONIC[key].coding, PROBLEM_TYPE_DIAGNOSIS, p.onset.get(key)!)));
   }
+
+  for (const a of plan.allergies) scope.emit(t, allergy(scope.id(t, 'AllergyIntolerance'), subject, a.def, a.onsetDay));
 
   if (nursingHome) {
     scope.emit(t, encounter(scope.id(t, 'Encounter'), subject, 'IMP', startDay, 11 * 60, { status: 'in-progress', participant: nurse, serviceProvider: org, typeText: 'Verblijf verpleeghuis' }));
