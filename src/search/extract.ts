@@ -22,6 +22,30 @@ type Evaluator = (input: unknown) => Node[];
 /** Statistics for measurement: how many expressions run on the fast path vs fhirpath.js. */
 export const extractionStats = { fast: 0, fallback: 0 };
 
+/**
+ * Many parameters of a type share union parts (`Observation.code` feeds code, combo-code and four
+ * composites; `subject` feeds subject and patient). Parts are compiled once and, during one
+ * extractIndexRows call, evaluated once per resource (memo keyed by the compiled part).
+ */
+const partCache = new Map<string, Evaluator>();
+let memo: Map<Evaluator, Node[]> | undefined;
+
+function sharedPart(part: string, absolute: boolean, fast: Evaluator): Evaluator {
+  const key = `${absolute ? 'A' : 'R'}:${part}`;
+  let ev = partCache.get(key);
+  if (!ev) {
+    const self: Evaluator = (input) => {
+      // Relative (component) parts run on sub-elements: only absolute parts see the whole resource.
+      if (!absolute || !memo) return fast(input);
+      let r = memo.get(self);
+      if (!r) memo.set(self, (r = fast(input)));
+      return r;
+    };
+    partCache.set(key, (ev = self));
+  }
+  return ev;
+}
+
 function compileExpression(expression: string, absolute: boolean): Evaluator {
   const parts = splitUnion(expression);
   const evals: Evaluator[] = [];
@@ -29,7 +53,7 @@ function compileExpression(expression: string, absolute: boolean): Evaluator {
   for (const p of parts) {
     const f = compileFastPath(p, absolute);
     if (f) {
-      evals.push(f);
+      evals.push(sharedPart(p, absolute, f));
       extractionStats.fast++;
     } else slow.push(p);
   }
@@ -390,7 +414,12 @@ export function emptyRows(): IndexRows {
 /** All index rows of one resource (without the tenant/type/id owner columns). */
 export function extractIndexRows(resource: Resource): IndexRows {
   const rows = emptyRows();
-  for (const e of extractorsFor(resource.resourceType)) e.run(resource, rows);
+  memo = new Map();
+  try {
+    for (const e of extractorsFor(resource.resourceType)) e.run(resource, rows);
+  } finally {
+    memo = undefined;
+  }
   return rows;
 }
 

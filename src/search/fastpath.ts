@@ -131,10 +131,21 @@ function compileSegment(seg: string): Step | undefined {
 export function compileFastPath(part: string, absolute: boolean): ((input: unknown) => Node[]) | undefined {
   let expr = part.trim();
   let asType: string | undefined;
-  const paren = /^\((.*)\s+as\s+([A-Za-z.]+)\s*\)$/.exec(expr);
+  let tail: Step[] = [];
+  // `(X.y as T)` optionally followed by `.z…`
+  const paren = /^\(([^()]*)\s+as\s+([A-Za-z.]+)\s*\)((?:\.[^.]+)*)$/.exec(expr);
   if (paren) {
     expr = paren[1].trim();
     asType = paren[2];
+    if (paren[3]) {
+      const more = splitDots(paren[3].slice(1));
+      if (!more) return undefined;
+      for (const m of more) {
+        const st = compileSegment(m);
+        if (!st) return undefined;
+        tail.push(st);
+      }
+    }
   } else if (expr.startsWith('(') && expr.endsWith(')') && !expr.slice(1, -1).includes('(')) {
     expr = expr.slice(1, -1);
   }
@@ -158,9 +169,16 @@ export function compileFastPath(part: string, absolute: boolean): ((input: unkno
     const t = asType;
     steps.push((nodes) => nodes.filter((n) => typeMatches(n.t, t)));
   }
+  steps.push(...tail);
+  tail = [];
   const anyRoot = root === 'Resource' || root === 'DomainResource';
+  // Cheap pre-check: most parameters of a type look at elements the resource does not have.
+  const first = segs[start];
+  const firstName = first && /^([a-z][A-Za-z0-9]*)(?:\[\d+\])?$|^(extension)\(/.exec(first)?.slice(1).find(Boolean);
+  const firstIsChoice = firstName !== undefined && CHOICE_NAMES.has(firstName);
   return (input) => {
     if (root && !anyRoot && (input as { resourceType?: string }).resourceType !== root) return [];
+    if (firstName && !firstIsChoice && (input as Record<string, unknown>)[firstName] === undefined) return [];
     let nodes: Node[] = [{ v: input }];
     for (const s of steps) {
       nodes = s(nodes);

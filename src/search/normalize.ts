@@ -31,10 +31,40 @@ export interface DateRange {
 
 const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
+const MIN_MS = Date.parse(MIN_DATE);
+const MAX_MS = Date.parse(MAX_DATE);
+
 function iso(ms: number): string {
-  if (ms <= Date.parse(MIN_DATE)) return MIN_DATE;
-  if (ms >= Date.parse(MAX_DATE)) return MAX_DATE;
+  if (ms <= MIN_MS) return MIN_DATE;
+  if (ms >= MAX_MS) return MAX_DATE;
   return new Date(ms).toISOString();
+}
+
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+
+/** UTC (or zone-less) values need no Date arithmetic: the bounds are string completions. */
+function fastRange(m: RegExpExecArray): DateRange | undefined {
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  if (tz !== undefined && tz !== 'Z' && tz !== '+00:00' && tz !== '-00:00') return undefined;
+  if (+y < 1) return undefined;
+  if (!mo) return { low: `${y}-01-01T00:00:00.000Z`, high: `${y}-12-31T23:59:59.999Z` };
+  const M = +mo;
+  if (M < 1 || M > 12) return undefined;
+  if (!d) {
+    const last = new Date(Date.UTC(+y, M, 0)).getUTCDate();
+    return { low: `${y}-${mo}-01T00:00:00.000Z`, high: `${y}-${mo}-${pad2(last)}T23:59:59.999Z` };
+  }
+  if (+d < 1 || +d > 31) return undefined;
+  const day = `${y}-${mo}-${d}`;
+  if (!h) return { low: `${day}T00:00:00.000Z`, high: `${day}T23:59:59.999Z` };
+  if (+h > 23 || +mi > 59 || (s && +s > 59)) return undefined;
+  if (!s) return { low: `${day}T${h}:${mi}:00.000Z`, high: `${day}T${h}:${mi}:59.999Z` };
+  if (!frac) return { low: `${day}T${h}:${mi}:${s}.000Z`, high: `${day}T${h}:${mi}:${s}.999Z` };
+  if (frac.length >= 3) {
+    const f = frac.slice(0, 3);
+    return { low: `${day}T${h}:${mi}:${s}.${f}Z`, high: `${day}T${h}:${mi}:${s}.${f}Z` };
+  }
+  return { low: `${day}T${h}:${mi}:${s}.${frac.padEnd(3, '0')}Z`, high: `${day}T${h}:${mi}:${s}.${frac.padEnd(3, '9')}Z` };
 }
 
 /**
@@ -45,6 +75,8 @@ function iso(ms: number): string {
 export function dateRange(value: string): DateRange | undefined {
   const m = DATE_RE.exec(value.trim());
   if (!m) return undefined;
+  const fast = fastRange(m);
+  if (fast) return fast;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
   const Y = +y;
   const M = mo ? +mo - 1 : 0;
