@@ -16,7 +16,7 @@ export function loadQualificationTokens(file: string): (authorization: string | 
   try {
     entries = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
   } catch (e) {
-    throw new Error(`Cannot read qualification tokens from ${file}: ${(e as Error).message}`);
+    throw new Error(`Cannot read qualification tokens from ${file}: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(entries)) throw new Error(`${file} must hold a JSON array of { accessToken, resourceId }`);
   const map = new Map<string, string>();

@@ -28,26 +28,26 @@ describe('external FHIR clients', () => {
 
   it('fhir-kit-client: capability, create, read, search with paging, update, delete', async () => {
     const client = new Client({ baseUrl: s.base('t1') });
-    const cs = (await client.capabilityStatement()) as { fhirVersion: string };
+    const cs = (await client.capabilityStatement()) as unknown as { fhirVersion: string };
     assert.equal(cs.fhirVersion, '4.0.1');
     for (let i = 0; i < 5; i++) {
       await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: `Kit${i}` }], gender: 'male' } });
     }
-    const first = (await client.search({ resourceType: 'Patient', searchParams: { gender: 'male', _count: 2 } })) as { entry: unknown[]; link: unknown[] };
+    const first = (await client.search({ resourceType: 'Patient', searchParams: { gender: 'male', _count: 2 } })) as unknown as { entry: unknown[]; link: unknown[] };
     assert.equal(first.entry.length, 2);
     let seen = first.entry.length;
     let page = first;
     while (true) {
-      const next = (await client.nextPage({ bundle: page })) as typeof first | undefined;
+      const next = (await client.nextPage({ bundle: page })) as unknown as typeof first | undefined;
       if (!next || !next.entry || next.entry.length === 0) break;
       seen += next.entry.length;
       page = next;
     }
     assert.equal(seen, 5);
-    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', active: true } })) as { id: string };
-    const read = (await client.read({ resourceType: 'Patient', id: created.id })) as { active: boolean };
+    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', active: true } })) as unknown as { id: string };
+    const read = (await client.read({ resourceType: 'Patient', id: created.id })) as unknown as { active: boolean };
     assert.equal(read.active, true);
-    const updated = (await client.update({ resourceType: 'Patient', id: created.id, body: { resourceType: 'Patient', id: created.id, active: false } })) as { meta: { versionId: string } };
+    const updated = (await client.update({ resourceType: 'Patient', id: created.id, body: { resourceType: 'Patient', id: created.id, active: false } })) as unknown as { meta: { versionId: string } };
     assert.equal(updated.meta.versionId, '2');
     await client.delete({ resourceType: 'Patient', id: created.id });
     await assert.rejects(client.read({ resourceType: 'Patient', id: created.id }), (e: { response?: { status: number } }) => e.response?.status === 410);
