@@ -12,6 +12,7 @@ Commands:
   tenant        add or list tenants (care organisations)
   conformance   run Nictiz TestScripts against a FHIR server
   synth         generate a synthetic Dutch region
+  audit         verify the audit log's hash chain (tamper detection)
 
 Run 'schakel <command> --help' for a command's options.
 `;
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tenant: async () => tenantCommand,
   conformance: async () => (await import('../conformance/cli.ts')).conformanceCommand,
   synth: async () => (await import('../synth/cli.ts')).synthCommand,
+  audit: async () => (await import('./audit.ts')).auditCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

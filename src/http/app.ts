@@ -11,10 +11,16 @@ import type { FhirRequest, FhirResponse, RequestScope } from '../server/types.ts
 import { isRaw } from '../server/types.ts';
 import { parsePrefer } from '../server/prefer.ts';
 import type { TenantRegistry } from '../tenants/registry.ts';
+import { randomUUID } from 'node:crypto';
+import { accessRecord } from '../gf/audit/access.ts';
+import type { AccessContext } from '../gf/audit/event.ts';
+import type { AuditLog } from '../gf/audit/log.ts';
 import { contentTypeOf, formatOf, negotiate, type Format } from './formats.ts';
 
 export interface AppOptions {
   dispatch: (scope: RequestScope, req: FhirRequest) => Promise<FhirResponse>;
+  /** Every FHIR request (but metadata) is recorded here (NEN 7513). */
+  audit?: AuditLog;
   tenants: TenantRegistry;
   /** Resolves a bearer token to a patient context (qualification mode); undefined = no patient scoping. */
   patientContext?: (authorization: string | undefined) => { type: 'Patient'; id: string } | undefined | 'unauthorized';
@@ -93,8 +99,22 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       compartment,
       strict: parsePrefer(headerOf(req, 'prefer')).handling === 'strict',
     };
+    // Correlation id: taken from the caller (MedMij X-Correlation-ID) or made here, echoed, and audited.
+    const correlationId = headerOf(req, 'x-correlation-id') ?? randomUUID();
+    reply.header('X-Correlation-ID', correlationId);
+    const requestId = headerOf(req, 'medmij-request-id');
+    if (requestId) reply.header('MedMij-Request-ID', requestId);
+    const context: AccessContext = { correlationId, purpose: compartment ? 'patient-access' : undefined };
     const fhirReq = toFhirRequest(req, params['*'] ?? '', query);
-    const res = await opts.dispatch(scope, fhirReq);
+    const audited = opts.audit && fhirReq.path !== 'metadata';
+    let res: FhirResponse;
+    try {
+      res = await opts.dispatch(scope, fhirReq);
+    } catch (e) {
+      if (audited) opts.audit!.record(accessRecord(scope, fhirReq, e instanceof FhirError ? e.status : 500, context));
+      throw e;
+    }
+    if (audited) opts.audit!.record(accessRecord(scope, fhirReq, res.status, context, res));
     return send(reply, format, res, req.method === 'HEAD');
   };
   for (const method of METHODS) {

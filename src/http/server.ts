@@ -32,6 +32,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = buildApp({
     dispatch: node.dispatch,
     tenants: node.tenants,
+    audit: node.audit,
     patientContext: opts.qualificationTokens ? loadQualificationTokens(opts.qualificationTokens) : undefined,
     logger: opts.logger,
   });

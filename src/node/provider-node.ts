@@ -2,7 +2,9 @@
  * A provider node: storage engine + migrations + tenant registry + the FHIR dispatcher, without HTTP.
  * Lifecycle: open (configure + migrate + load tenants) → serve → close.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { AuditLog } from '../gf/audit/log.ts';
 import { validateCore, validateResource } from '../fhir/validation/index.ts';
 import { createDispatcher } from '../server/dispatch.ts';
 import type { ServerDeps } from '../server/context.ts';
@@ -26,15 +28,13 @@ export interface ProviderNode {
   deps: ServerDeps;
   tenants: TenantRegistry;
   dispatch: ReturnType<typeof createDispatcher>;
+  /** NEN 7513 audit log, in a store apart from the clinical data. */
+  audit: AuditLog;
   close(): Promise<void>;
 }
 
 export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
-  const engine = openEngine({
-    db: opts.db,
-    sqliteFile: opts.sqliteFile ?? join(opts.dataDir ?? 'data', 'schakel.db'),
-    dbUrl: opts.dbUrl,
-  });
+  const engine = openEngine({ db: opts.db, sqliteFile: opts.sqliteFile ?? join(opts.dataDir ?? 'data', 'schakel.db'), dbUrl: opts.dbUrl });
   await migrate(engine.db, engine.dialect);
   const tenants = new TenantRegistry(engine.db);
   await tenants.load();
@@ -47,5 +47,23 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
     validate: (resource, o) =>
       o.profiles === undefined ? validateCore(resource) : validateResource(resource, { profiles: o.profiles === 'declared' ? undefined : o.profiles }),
   };
-  return { engine, deps, tenants, dispatch: createDispatcher(deps), close: () => engine.close() };
+  // The audit log lives apart from clinical data: its own SQLite file, or its own tables on PostgreSQL.
+  const sqliteFile = opts.sqliteFile ?? join(opts.dataDir ?? 'data', 'schakel.db');
+  const auditEngine =
+    opts.db === 'sqlite'
+      ? openEngine({ db: 'sqlite', sqliteFile: sqliteFile === ':memory:' ? ':memory:' : join(dirname(sqliteFile), 'audit.db') })
+      : openEngine({ db: 'postgres', dbUrl: opts.dbUrl, poolSize: 2 });
+  const audit = await AuditLog.open(auditEngine.db as unknown as Kysely<object>, auditEngine.dialect);
+  return {
+    engine,
+    deps,
+    tenants,
+    audit,
+    dispatch: createDispatcher(deps),
+    close: async () => {
+      await audit.close();
+      await auditEngine.close();
+      await engine.close();
+    },
+  };
 }

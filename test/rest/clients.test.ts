@@ -38,7 +38,7 @@ describe('external FHIR clients', () => {
     let seen = first.entry.length;
     let page = first;
     while (true) {
-      const next = (await client.nextPage({ bundle: page })) as unknown as typeof first | undefined;
+      const next = (await client.nextPage({ bundle: page as never })) as unknown as typeof first | undefined;
       if (!next || !next.entry || next.entry.length === 0) break;
       seen += next.entry.length;
       page = next;
