@@ -1,0 +1,47 @@
+/** Shared set-up for the addressing tests: a directory on a fresh database, test tokens, a FHIR JSON fetch. */
+import { freshEngine } from '../../helpers/engines.ts';
+import type { Dialect } from '../../../src/storage/schema.ts';
+import { startDirectory, type RunningDirectory } from '../../../src/gf/addressing/service.ts';
+
+/** Test tokens: `Bearer ura:<URA>` stands for a verified access token of that organisation. */
+export function verifyTestToken(authorization: string | undefined): { ura: string } | undefined {
+  const m = /^Bearer ura:(\d{8})$/.exec(authorization ?? '');
+  return m ? { ura: m[1] } : undefined;
+}
+export const tokenFor = (ura: string) => `Bearer ura:${ura}`;
+
+export interface TestDirectory extends RunningDirectory {
+  stop(): Promise<void>;
+}
+
+export async function startTestDirectory(db: Dialect = 'sqlite'): Promise<TestDirectory> {
+  const target = await freshEngine(db);
+  const dir = await startDirectory({ port: 0, host: '127.0.0.1', ...target.opts, verifyToken: verifyTestToken });
+  return Object.assign(dir, {
+    stop: async () => {
+      await dir.close();
+      await target.cleanup();
+    },
+  });
+}
+
+export async function call(url: string, init: { method?: string; body?: unknown; ura?: string; headers?: Record<string, string> } = {}) {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: {
+      accept: 'application/fhir+json',
+      ...(init.ura ? { authorization: tokenFor(init.ura) } : {}),
+      ...(init.body !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
+      ...init.headers,
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test responses are checked field by field
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
