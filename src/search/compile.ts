@@ -220,7 +220,7 @@ function valuePredicate(v: LeafValue, crit: Extract<Criterion, { kind: 'param' }
     case 'token':
       return tokenPredicate(v, a, modifier);
     case 'string':
-      if (modifier === 'exact') return sql`${col(a, 'exact')} = ${v.value}`;
+      if (modifier === 'exact') return sql`(${col(a, 'value')} = ${v.normalized} AND ${col(a, 'exact')} = ${v.value})`;
       if (modifier === 'contains') return sql`${col(a, 'value')} LIKE ${'%' + likeEscape(v.normalized) + '%'} ESCAPE '\\'`;
       return startsWith(col(a, 'value'), v.normalized);
     case 'date':

@@ -131,7 +131,7 @@ function compileSegment(seg: string): Step | undefined {
 export function compileFastPath(part: string, absolute: boolean): ((input: unknown) => Node[]) | undefined {
   let expr = part.trim();
   let asType: string | undefined;
-  let tail: Step[] = [];
+  const tail: Step[] = [];
   // `(X.y as T)` optionally followed by `.z…`
   const paren = /^\(([^()]*)\s+as\s+([A-Za-z.]+)\s*\)((?:\.[^.]+)*)$/.exec(expr);
   if (paren) {
@@ -170,7 +170,6 @@ export function compileFastPath(part: string, absolute: boolean): ((input: unkno
     steps.push((nodes) => nodes.filter((n) => typeMatches(n.t, t)));
   }
   steps.push(...tail);
-  tail = [];
   const anyRoot = root === 'Resource' || root === 'DomainResource';
   // Cheap pre-check: most parameters of a type look at elements the resource does not have.
   const first = segs[start];

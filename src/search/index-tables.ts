@@ -16,8 +16,7 @@
  *   On PostgreSQL the text value columns use COLLATE "C" so range scans compare code points like SQLite.
  * - Numbers and quantities share one table (`idx_number`): a point value has low = high.
  */
-import type { Kysely, RawBuilder } from 'kysely';
-import { sql } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Resource } from 'fhir/r4';
 import type { Database } from '../storage/schema.ts';
 import { extractIndexRows, type IndexRows } from './extract.ts';
@@ -169,12 +168,14 @@ const COLUMNS: { [T in IndexTableName]: [Exclude<keyof IndexTables[T], keyof Own
 };
 
 /** Value indexes per table (after tenant, param, type). */
+// Deliberately few: every index costs on each write. `:exact` also constrains the normalised `value`, and
+// the rarer :text / :identifier / high-bound filters run on the (tenant, param, type) prefix.
 const VALUE_INDEXES: Record<IndexTableName, string[][]> = {
-  idx_string: [['value'], ['exact']],
-  idx_token: [['code', 'system'], ['text']],
-  idx_reference: [['target_id', 'target_type'], ['url'], ['ident_value']],
+  idx_string: [['value']],
+  idx_token: [['code', 'system']],
+  idx_reference: [['target_id', 'target_type'], ['url']],
   idx_date: [['low'], ['high']],
-  idx_number: [['low'], ['high']],
+  idx_number: [['low']],
   idx_uri: [['value']],
   idx_composite: [['c1_val', 'c2_val']],
 };
@@ -217,8 +218,30 @@ export async function createIndexTables(db: Kysely<any>, dialect: 'sqlite' | 'po
   }
 }
 
-/** Parameter limits: SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 (since 3.32), PG's is 65535. */
-const MAX_PARAMS = 30000;
+const VALUE_COLUMNS = Object.fromEntries(INDEX_TABLES.map((t) => [t, COLUMNS[t].map((c) => c[0] as string)])) as Record<IndexTableName, string[]>;
+
+const sqlCache = new Map<string, string>();
+
+/** `INSERT INTO t (…) VALUES (…), …` for n rows, with ? (SQLite) or $k (PostgreSQL) placeholders. */
+function insertSql(table: IndexTableName, n: number, pg: boolean): string {
+  const key = `${table}:${n}:${pg}`;
+  let text = sqlCache.get(key);
+  if (text) return text;
+  const cols = ['tenant', 'type', 'id', 'param', ...VALUE_COLUMNS[table]];
+  const tuples: string[] = [];
+  let k = 0;
+  for (let i = 0; i < n; i++) tuples.push(`(${cols.map(() => (pg ? `$${++k}` : '?')).join(',')})`);
+  text = `INSERT INTO ${table} (${cols.join(',')}) VALUES ${tuples.join(',')}`;
+  // Keep the cache small: only full-chunk sizes recur; odd tail sizes are cheap to rebuild.
+  if (sqlCache.size < 64) sqlCache.set(key, text);
+  return text;
+}
+
+/**
+ * Parameters per INSERT: well under SQLite's 32766 and PostgreSQL's 65535 limits; a few hundred rows per
+ * statement already amortise the round trip, and larger statements only cost more to prepare.
+ */
+const MAX_PARAMS = 8000;
 
 export async function replaceIndexRows(
   trx: Kysely<Database>,
@@ -245,37 +268,34 @@ export async function replaceIndexRows(
       }
     }
   }
-  const all: { [T in IndexTableName]: Record<string, unknown>[] } = {
-    idx_string: [],
-    idx_token: [],
-    idx_reference: [],
-    idx_date: [],
-    idx_number: [],
-    idx_uri: [],
-    idx_composite: [],
-  };
+  // Flat parameter arrays per table, filled straight from the extracted rows: no per-row objects and no
+  // query-builder AST for thousands of values (Kysely's insert parsing cost more than SQLite's inserts).
+  const params = new Map<IndexTableName, unknown[]>(INDEX_TABLES.map((t) => [t, []]));
   for (const it of items) {
     if (!it.resource) continue;
     const rows: IndexRows = extractIndexRows(it.resource);
     for (const table of INDEX_TABLES) {
-      for (const r of rows[table]) all[table].push({ tenant, type: it.type, id: it.id, ...r });
+      const list = rows[table] as unknown as Record<string, unknown>[];
+      if (list.length === 0) continue;
+      const out = params.get(table)!;
+      const cols = VALUE_COLUMNS[table];
+      for (const r of list) {
+        out.push(tenant, it.type, it.id, r.param);
+        for (const c of cols) out.push(r[c] ?? null);
+      }
     }
   }
+  const pg = trx.getExecutor().adapter instanceof PostgresAdapter;
   for (const table of INDEX_TABLES) {
-    const rows = all[table];
-    if (rows.length === 0) continue;
-    const width = 4 + COLUMNS[table].length;
-    // Fill absent optional columns with null so every row of a multi-row INSERT has the same shape.
-    const names = ['tenant', 'type', 'id', 'param', ...COLUMNS[table].map((c) => c[0])];
-    const full = rows.map((r) => {
-      const o: Record<string, unknown> = {};
-      for (const n of names) o[n] = r[n] ?? null;
-      return o;
-    });
-    const chunk = Math.max(1, Math.floor(MAX_PARAMS / width));
-    for (let i = 0; i < full.length; i += chunk) {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are built generically per table from COLUMNS
-      await trx.insertInto(table).values(full.slice(i, i + chunk) as any).execute();
+    const values = params.get(table)!;
+    if (values.length === 0) continue;
+    const width = 4 + VALUE_COLUMNS[table].length;
+    const perChunk = Math.max(1, Math.floor(MAX_PARAMS / width));
+    const total = values.length / width;
+    for (let start = 0; start < total; start += perChunk) {
+      const n = Math.min(perChunk, total - start);
+      const text = insertSql(table, n, pg);
+      await trx.executeQuery(CompiledQuery.raw(text, values.slice(start * width, (start + n) * width)));
     }
   }
 }

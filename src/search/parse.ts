@@ -205,7 +205,7 @@ function parseNumber(raw: string, quantity: boolean): NumberValue {
   return { kind: 'number', prefix, ...n, system: parts[1] || undefined, code: parts[2] || undefined };
 }
 
-function parseReference(raw: string, modifier: string | undefined, param: ParamInfo): ReferenceValue {
+function parseReference(raw: string, modifier: string | undefined): ReferenceValue {
   const v = unescape(raw);
   if (modifier === 'identifier') return { kind: 'reference', identifier: parseToken(raw, undefined) };
   if (!v) throw new ParamError('empty reference');
@@ -221,7 +221,6 @@ function parseReference(raw: string, modifier: string | undefined, param: ParamI
     return { kind: 'reference', type: m[1], id: m[2] };
   }
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(v)) throw new ParamError(`invalid reference '${raw}'`);
-  void param;
   return { kind: 'reference', type: typed, id: v };
 }
 
@@ -241,7 +240,7 @@ function parseLeaf(param: ParamInfo, type: SearchParamType, raw: string, modifie
     case 'quantity':
       return parseNumber(raw, true);
     case 'reference':
-      return parseReference(raw, modifier, param);
+      return parseReference(raw, modifier);
     case 'uri': {
       const value = unescape(raw);
       if (!value) throw new ParamError('empty uri');
@@ -344,7 +343,7 @@ function lookupAny(types: string[], code: string): ParamInfo | undefined {
   return lookup(types, code);
 }
 
-function parseInclude(types: string[], value: string, iterate: boolean, rev: boolean): IncludeSpec {
+function parseInclude(value: string, iterate: boolean): IncludeSpec {
   if (value === '*') return { sourceType: '*', iterate };
   const [src, code, target, ...extra] = value.split(':');
   if (extra.length > 0 || !src || !code) throw new ParamError(`invalid include '${value}' (Type:param[:targetType])`);
@@ -352,8 +351,6 @@ function parseInclude(types: string[], value: string, iterate: boolean, rev: boo
   if (target !== undefined && !knownResourceTypes().includes(target)) throw new ParamError(`unknown resource type '${target}'`);
   // An _include whose source is not a searched type (and not :iterate) simply adds nothing; like HAPI we
   // accept it rather than fail the search.
-  void rev;
-  void types;
   if (code === '*') return { sourceType: src, targetType: target, iterate };
   const param = getSearchParam(src, code);
   if (!param || param.type !== 'reference') throw new ParamError(`'${code}' is not a reference parameter of ${src}`);
@@ -426,9 +423,9 @@ export function parseSearchRequest(
         }
         req.sort = keys;
       } else if (name === '_include' || name === '_include:iterate' || name === '_include:recurse') {
-        req.include.push(parseInclude(req.types, value, name !== '_include', false));
+        req.include.push(parseInclude(value, name !== '_include'));
       } else if (name === '_revinclude' || name === '_revinclude:iterate' || name === '_revinclude:recurse') {
-        req.revinclude.push(parseInclude(req.types, value, name !== '_revinclude', true));
+        req.revinclude.push(parseInclude(value, name !== '_revinclude'));
       } else if (name === 'is-latest-stop') {
         const p = lookup(req.types, name);
         if (!p) throw new ParamError(`unknown search parameter '${name}'`);

@@ -1,11 +1,11 @@
 /** Shared helpers for the search tests (not a test file itself). */
-import type { Resource } from 'fhir/r4';
+import type { FhirResource } from 'fhir/r4';
 import type { Engine } from '../../src/storage/engine.ts';
 import { ResourceStore } from '../../src/storage/resource-store.ts';
 import { parseSearchRequest } from '../../src/search/parse.ts';
 import { executeSearch, type SearchResult } from '../../src/search/execute.ts';
 
-export async function put(engine: Engine, tenant: string, resources: Resource[]): Promise<void> {
+export async function put(engine: Engine, tenant: string, resources: FhirResource[]): Promise<void> {
   const store = new ResourceStore(engine.db, engine.dialect);
   await store.transaction((trx) =>
     store.commit(

@@ -1,11 +1,11 @@
 /** Small hand-made data set for the search tests: every value chosen so a wrong semantic changes a result. */
-import type { Resource } from 'fhir/r4';
+import type { FhirResource } from 'fhir/r4';
 
 const UCUM = 'http://unitsofmeasure.org';
 const LOINC = 'http://loinc.org';
 export const BSN = 'http://fhir.nl/fhir/NamingSystem/bsn';
 
-export const tenant1: Resource[] = [
+export const tenant1: FhirResource[] = [
   {
     resourceType: 'Patient',
     id: 'p1',
@@ -84,7 +84,7 @@ export const tenant1: Resource[] = [
 ];
 
 /** Tenant 2 reuses ids on purpose: any missing tenant predicate shows up as a wrong match. */
-export const tenant2: Resource[] = [
+export const tenant2: FhirResource[] = [
   { resourceType: 'Patient', id: 'p1', name: [{ family: 'Ghost' }], gender: 'other', managingOrganization: { reference: 'Organization/o1' } },
   { resourceType: 'Organization', id: 'o1', name: 'Spookhuis' },
   { resourceType: 'Patient', id: 'p9', name: [{ family: 'Ghost' }] },

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import type { Resource } from 'fhir/r4';
+import type { FhirResource } from 'fhir/r4';
 import type { Engine } from '../../src/storage/engine.ts';
 import { parseFhirXml } from '../../src/fhir/format/xml.ts';
 import { sharedPath } from '../../src/paths.ts';
@@ -44,7 +44,7 @@ for (const dialect of testDialects()) {
       all = readdirSync(DIR)
         .filter((f) => f.endsWith('.xml'))
         .map((f) => parseFhirXml(fill(readFileSync(`${DIR}/${f}`, 'utf8'))) as Any);
-      await put(engine, 't1', all as Resource[]);
+      await put(engine, 't1', all as FhirResource[]);
     });
     after(async () => close());
 

@@ -104,6 +104,15 @@ for (const dialect of testDialects()) {
       assert.deepEqual(refs(two.matches), ['Observation/obs1', 'Observation/obs2']);
     });
 
+    it('an update replaces the old index rows', async () => {
+      await put(engine, 't1', [{ resourceType: 'Patient', id: 'pupd', name: [{ family: 'Eerste' }], gender: 'male' }]);
+      assert.deepEqual(await ids(engine, 'Patient', 'family=eerste'), ['pupd']);
+      await put(engine, 't1', [{ resourceType: 'Patient', id: 'pupd', name: [{ family: 'Tweede' }] }]);
+      assert.deepEqual(await ids(engine, 'Patient', 'family=eerste'), []);
+      assert.deepEqual(await ids(engine, 'Patient', 'family=tweede'), ['pupd']);
+      assert.deepEqual(await ids(engine, 'Patient', '_id=pupd&gender:missing=true'), ['pupd']);
+    });
+
     it('deleted resources are neither matched, chained nor included', async () => {
       await put(engine, 't1', [{ resourceType: 'Organization', id: 'tmp', name: 'Tijdelijk' }, { resourceType: 'Patient', id: 'ptmp', managingOrganization: { reference: 'Organization/tmp' } }]);
       assert.deepEqual(await ids(engine, 'Patient', 'organization.name=tijdelijk'), ['ptmp']);
