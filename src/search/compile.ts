@@ -246,15 +246,56 @@ let aliasSeq = 0;
 const nextAlias = () => `x${++aliasSeq % 1_000_000}`;
 
 /** `SELECT id FROM <table> x WHERE tenant AND type AND param AND <where>` */
-function idSet(ctx: CompileCtx, table: IndexTableName, typeExpr: Sql, code: string, where: (a: string) => Sql, select = 'id'): Sql {
+function idSet(ctx: CompileCtx, table: IndexTableName, typeExpr: Sql, code: string, where: (a: string) => Sql): Sql {
   const a = nextAlias();
-  return sql`SELECT ${col(a, select)} FROM ${sql.table(table)} AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${typeExpr} AND ${col(a, 'param')} = ${code} AND ${where(a)}`;
+  return sql`SELECT ${col(a, 'id')} FROM ${sql.table(table)} AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${typeExpr} AND ${col(a, 'param')} = ${code} AND ${where(a)}`;
+}
+
+/** `EXISTS (SELECT 1 FROM <table> x WHERE x is a row of resource r for param AND <where>)` — an owner-index probe. */
+function probe(ctx: CompileCtx, table: IndexTableName, r: string, typeExpr: Sql, code: string, where: (a: string) => Sql): Sql {
+  const a = nextAlias();
+  return sql`EXISTS (SELECT 1 FROM ${sql.table(table)} AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${typeExpr} AND ${col(a, 'id')} = ${col(r, 'id')} AND ${col(a, 'param')} = ${code} AND ${where(a)})`;
+}
+
+/**
+ * How selective a criterion probably is (lower = fewer rows): the most selective one drives the query as
+ * an id set (`r.id IN (…)`), the others are checked per candidate through the owner index (`EXISTS`).
+ * SQLite plans IN-subqueries in written order and materialises all of them, so a broad one (a code shared
+ * by a third of all Observations, an open date range) would otherwise be built in full on every search.
+ * PostgreSQL turns both forms into semi-joins and plans them itself.
+ */
+export function criterionRank(c: Criterion): number {
+  if (c.kind === 'chain') return 1.5; // usually a name or identifier of the target: selective
+  if (c.kind === 'has') return 4;
+  if (c.missing !== undefined || c.modifier === 'not' || c.modifier === 'text' || c.modifier === 'contains' || c.modifier === 'below' || c.modifier === 'above') return 9;
+  if (c.param.special === 'id') return 0;
+  if (c.param.special === 'lastUpdated') return 6;
+  switch (effectiveType(c.param)) {
+    case 'reference':
+    case 'uri':
+      return 1;
+    case 'token':
+      return c.values.every((v) => v.kind === 'token' && v.code !== undefined && v.system !== undefined) ? 1 : 2;
+    case 'composite':
+      return 2;
+    case 'string':
+      return 3;
+    default:
+      return 5;
+  }
+}
+
+/** All criteria of one resource alias, the most selective as the driving id set. */
+export function compileCriteria(ctx: CompileCtx, criteria: Criterion[], r: string, typeExpr: Sql): Sql[] {
+  const ranked = criteria.map((c) => ({ c, rank: criterionRank(c) })).sort((a, b) => a.rank - b.rank);
+  return ranked.map(({ c, rank }, i) => compileCriterion(ctx, c, r, typeExpr, i === 0 && rank < 9 ? 'in' : 'exists'));
 }
 
 /**
  * Boolean SQL: does resource row `r` (alias given) satisfy criterion `c`? `typeExpr` is the SQL for r's type.
+ * `mode` chooses the id-set (`in`) or per-row probe (`exists`) form; negations always probe.
  */
-export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeExpr: Sql): Sql {
+export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeExpr: Sql, mode: 'in' | 'exists' = 'in'): Sql {
   const rid = col(r, 'id');
   switch (c.kind) {
     case 'param': {
@@ -273,20 +314,19 @@ export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeE
       if (!table) return FALSE;
       const code = c.param.code;
       if (c.missing !== undefined) {
-        const set = idSet(ctx, table, typeExpr, code, () => TRUE);
-        return c.missing ? sql`${rid} NOT IN (${set})` : sql`${rid} IN (${set})`;
+        const p = probe(ctx, table, r, typeExpr, code, () => TRUE);
+        return c.missing ? sql`NOT ${p}` : p;
       }
       if (c.modifier === 'not') {
         // :not — resources with no value matching (including those without a value at all).
-        const set = idSet(ctx, table, typeExpr, code, (a) => or(c.values.map((v) => valuePredicate(v, { ...c, modifier: undefined }, a))));
-        return sql`${rid} NOT IN (${set})`;
+        return sql`NOT ${probe(ctx, table, r, typeExpr, code, (a) => or(c.values.map((v) => valuePredicate(v, { ...c, modifier: undefined }, a))))}`;
       }
-      const set = idSet(ctx, table, typeExpr, code, (a) => or(c.values.map((v) => valuePredicate(v, c, a))));
-      return sql`${rid} IN (${set})`;
+      const where = (a: string) => or(c.values.map((v) => valuePredicate(v, c, a)));
+      return mode === 'in' ? sql`${rid} IN (${idSet(ctx, table, typeExpr, code, where)})` : probe(ctx, table, r, typeExpr, code, where);
     }
     case 'chain': {
       // Referencing rows whose target (of each allowed target type) satisfies the next criterion.
-      const set = idSet(ctx, 'idx_reference', typeExpr, c.param.code, (a) =>
+      const where = (a: string) =>
         or(
           c.targetTypes.map((tt) => {
             const t = nextAlias();
@@ -294,9 +334,8 @@ export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeE
             const targets = sql`SELECT ${col(t, 'id')} FROM resources AS ${sql.raw(t)} WHERE ${col(t, 'tenant')} = ${ctx.tenant} AND ${col(t, 'type')} = ${tt} AND ${col(t, 'deleted')} = 0 AND ${inner}`;
             return sql`(${col(a, 'target_type')} = ${tt} AND ${col(a, 'url')} IS NULL AND ${col(a, 'target_id')} IN (${targets}))`;
           }),
-        ),
-      );
-      return sql`${rid} IN (${set})`;
+        );
+      return mode === 'in' ? sql`${rid} IN (${idSet(ctx, 'idx_reference', typeExpr, c.param.code, where)})` : probe(ctx, 'idx_reference', r, typeExpr, c.param.code, where);
     }
     case 'has': {
       // Ids of our type referenced (through refParam) by a sourceType resource matching the next criterion.
@@ -304,8 +343,10 @@ export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeE
       const inner = compileCriterion(ctx, c.next, s, sql`${c.sourceType}`);
       const sources = sql`SELECT ${col(s, 'id')} FROM resources AS ${sql.raw(s)} WHERE ${col(s, 'tenant')} = ${ctx.tenant} AND ${col(s, 'type')} = ${c.sourceType} AND ${col(s, 'deleted')} = 0 AND ${inner}`;
       const a = nextAlias();
-      const set = sql`SELECT ${col(a, 'target_id')} FROM idx_reference AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${c.sourceType} AND ${col(a, 'param')} = ${c.refParam.code} AND ${col(a, 'target_type')} = ${typeExpr} AND ${col(a, 'url')} IS NULL AND ${col(a, 'id')} IN (${sources})`;
-      return sql`${rid} IN (${set})`;
+      const base = sql`FROM idx_reference AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${c.sourceType} AND ${col(a, 'param')} = ${c.refParam.code} AND ${col(a, 'target_type')} = ${typeExpr} AND ${col(a, 'url')} IS NULL`;
+      return mode === 'in'
+        ? sql`${rid} IN (SELECT ${col(a, 'target_id')} ${base} AND ${col(a, 'id')} IN (${sources}))`
+        : sql`EXISTS (SELECT 1 ${base} AND ${col(a, 'target_id')} = ${rid} AND ${col(a, 'id')} IN (${sources}))`;
     }
   }
 }

@@ -5,7 +5,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../storage/schema.ts';
 import type { Criterion, SearchRequest } from './parse.ts';
-import { compileCriterion } from './compile.ts';
+import { compileCriteria } from './compile.ts';
 import { compartmentTypes, inCompartment, inCompartmentAnyType } from './compartment.ts';
 import { decodeCursor, encodeCursor, keysetPredicate, orderBy, sortColumn, type KeyValue } from './sort.ts';
 import { resolveIncludes, type Row } from './include.ts';
@@ -54,7 +54,7 @@ export function planWhere(ctx: SearchContext, type: string | undefined, req: Pic
     const pid = ctx.compartment.id;
     base.push(single ? inCompartment(ctx.tenant, 'r', single, pid) : inCompartmentAnyType(ctx.tenant, 'r', types.length > 0 ? types : compartmentTypes(), pid));
   }
-  const criteria = [...req.criteria, ...extra].map((c) => compileCriterion({ tenant: ctx.tenant }, c, 'r', typeExpr));
+  const criteria = compileCriteria({ tenant: ctx.tenant }, [...req.criteria, ...extra], 'r', typeExpr);
   return { base, criteria, types, single };
 }
 

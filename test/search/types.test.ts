@@ -120,6 +120,22 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await ids(engine, 'Observation', 'code-value-quantity=29463-7$72'), []);
     });
 
+    it('every criterion gives the same result as driving id set and as per-row probe', async () => {
+      // Adding `_id=<all ids>` (the most selective kind) turns the other criterion into an EXISTS probe.
+      const queries: [string, string][] = [
+        ['Patient', 'name=jans'], ['Patient', 'name:exact=Jánsen'], ['Patient', 'family:contains=vries'],
+        ['Patient', 'identifier=http://fhir.nl/fhir/NamingSystem/bsn|111'], ['Patient', 'gender:not=male'], ['Patient', 'gender:missing=true'],
+        ['Patient', 'birthdate=lt1970-05-06'], ['Observation', 'date=ge2024-01-15'], ['Observation', 'value-quantity=70||kg'],
+        ['Observation', 'subject=p1'], ['Observation', 'code:text=heart'], ['ValueSet', 'url:below=http://example.org/fhir'],
+        ['Observation', 'code-value-quantity=8867-4$72'], ['Observation', 'subject:Patient.organization.name=huisarts'],
+        ['Patient', '_has:Observation:patient:code=29463-7'], ['RiskAssessment', 'probability=0.3'],
+      ];
+      for (const [type, q] of queries) {
+        const all = (await ids(engine, type, '_count=1000')).join(',');
+        assert.deepEqual(await ids(engine, type, `${q}&_id=${all}`), await ids(engine, type, q), `${type}?${q}`);
+      }
+    });
+
     it('_id and OR lists with escaped commas', async () => {
       assert.deepEqual(await ids(engine, 'Patient', '_id=p1,p3'), ['p1', 'p3']);
       assert.deepEqual(await ids(engine, 'Organization', 'name=Huisarts\\, Utrecht'), []);
