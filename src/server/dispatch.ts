@@ -3,6 +3,7 @@
  * for direct HTTP requests and for the entries of batch/transaction bundles alike.
  */
 import type { Resource } from 'fhir/r4';
+import { bulkOperation, matchBulkRequest } from '../bulk/operations.ts';
 import { FhirError, badRequest } from '../fhir/outcome.ts';
 import type { ServerDeps } from './context.ts';
 import { processBundle } from './interactions/bundle.ts';
@@ -41,6 +42,10 @@ export function createDispatcher(deps: ServerDeps) {
       throw notAllowed(m, req.path);
     }
     const [first, second, third, fourth] = parts;
+    // --- bulk data (src/bulk, owned by the bulk module): $export / $import kick-off, $bulk-status/{job} ---
+    const bulk = matchBulkRequest(parts);
+    if (bulk) return bulkOperation(deps, scope, req, bulk);
+    // --- end bulk data ---
     if (first === 'metadata' && parts.length === 1) {
       if (m !== 'GET') throw notAllowed(m, req.path);
       return { status: 200, headers: {}, body: { raw: capabilityStatementJson(scope.base, { profileValidation: [] }) } };
