@@ -12,6 +12,7 @@ Commands:
   tenant        add or list tenants (care organisations)
   conformance   run Nictiz TestScripts against a FHIR server
   synth         generate a synthetic Dutch region
+  import        bulk-load a generated region or NDJSON files into the database
   audit         verify the audit log's hash chain (tamper detection)
 
 Run 'schakel <command> --help' for a command's options.
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tenant: async () => tenantCommand,
   conformance: async () => (await import('../conformance/cli.ts')).conformanceCommand,
   synth: async () => (await import('../synth/cli.ts')).synthCommand,
+  import: async () => (await import('./import.ts')).importCommand,
   audit: async () => (await import('./audit.ts')).auditCommand,
 };
 
