@@ -4,12 +4,15 @@ import { parseArgs } from 'node:util';
 export class UsageError extends Error {}
 
 export interface Parsed {
+  /** String options (`--name value`). */
   values: Record<string, string | undefined> & { help?: boolean };
+  /** Boolean options (`--flag`). */
+  flags: Record<string, boolean | undefined>;
   positionals: string[];
 }
 
 /** Parses `--name value` string options (plus -h/--help); unknown options are a UsageError. */
-export function parse(argv: string[], options: Record<string, { type: 'string' }>, allowPositionals = false): Parsed {
+export function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, allowPositionals = false): Parsed {
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -17,7 +20,13 @@ export function parse(argv: string[], options: Record<string, { type: 'string' }
       allowPositionals,
       strict: true,
     });
-    return { values: values as Parsed['values'], positionals };
+    const strings: Record<string, string | undefined> = {};
+    const flags: Record<string, boolean | undefined> = {};
+    for (const [k, v] of Object.entries(values)) {
+      if (typeof v === 'boolean') flags[k] = v;
+      else if (typeof v === 'string') strings[k] = v;
+    }
+    return { values: Object.assign(strings, { help: flags.help }) as Parsed['values'], flags, positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

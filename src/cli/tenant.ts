@@ -4,7 +4,7 @@ import { checkTenantName, checkUra } from '../tenants/registry.ts';
 import { UsageError, dbKind, parse } from './args.ts';
 
 export const TENANT_HELP = `Usage:
-  schakel tenant add NAME [--ura N] [--name TEXT] [--data DIR | --db postgres --db-url URL]
+  schakel tenant add NAME [--ura N] [--name TEXT] [--validate-profiles] [--data DIR | --db postgres --db-url URL]
   schakel tenant list [--data DIR | --db postgres --db-url URL]
 
 A tenant is one care organisation's FHIR store, served at /fhir/NAME.
@@ -12,6 +12,8 @@ A tenant is one care organisation's FHIR store, served at /fhir/NAME.
 Options:
   --ura N                 the organisation's URA (8 digits)
   --name TEXT             display name (default NAME)
+  --validate-profiles     writes must also conform to the profiles they declare in meta.profile
+                          (nl-core/zib2020, MP9, IPS); violations are refused with 422
   --data DIR              data directory of the embedded SQLite database (default ./data)
   --db sqlite|postgres    storage engine (default sqlite)
   --db-url URL            PostgreSQL connection URL
@@ -19,9 +21,9 @@ Options:
 `;
 
 export async function tenantCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
+  const { values, flags, positionals } = parse(
     argv,
-    { ura: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, 'db-url': { type: 'string' } },
+    { ura: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, 'db-url': { type: 'string' }, 'validate-profiles': { type: 'boolean' } },
     true,
   );
   if (values.help || positionals.length === 0) {
@@ -43,12 +45,12 @@ export async function tenantCommand(argv: string[]): Promise<number> {
   try {
     if (action === 'add') {
       if (node.tenants.get(name!)) throw new UsageError(`Tenant '${name}' exists already`);
-      const t = await node.tenants.add({ tenant: name!, ura: values.ura, name: values.name });
+      const t = await node.tenants.add({ tenant: name!, ura: values.ura, name: values.name, settings: { validateProfilesOnWrite: Boolean(flags['validate-profiles']) } });
       process.stdout.write(`Added tenant ${t.tenant}${t.ura ? ` (URA ${t.ura})` : ''}: FHIR base /fhir/${t.tenant}\n`);
     } else {
       const list = node.tenants.list();
       if (list.length === 0) process.stdout.write('No tenants.\n');
-      for (const t of list) process.stdout.write(`${t.tenant}\t${t.ura ?? '-'}\t${t.name}\n`);
+      for (const t of list) process.stdout.write(`${t.tenant}\t${t.ura ?? '-'}\t${t.name}${t.settings.validateProfilesOnWrite ? '\t(profile validation on write)' : ''}\n`);
     }
   } finally {
     await node.close();

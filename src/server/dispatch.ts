@@ -74,7 +74,7 @@ export function createDispatcher(deps: ServerDeps) {
     const id = second;
     checkId(id, `${type}.id`);
     if (parts.length === 2) {
-      if (m === 'GET') return read(deps, scope, type, id, req.headers.ifNoneMatch);
+      if (m === 'GET') return read(deps, scope, type, id, req.headers.ifNoneMatch, req.headers.ifModifiedSince);
       if (m === 'PUT' || m === 'DELETE' || m === 'PATCH') return write(scope, req);
       throw notAllowed(m, req.path);
     }

@@ -17,7 +17,7 @@ import type { ServerDeps, WriteScope } from '../context.ts';
 import type { FhirRequest, FhirResponse, RequestScope } from '../types.ts';
 import { isRaw } from '../types.ts';
 import { planFor, type Dispatch } from './plan-entry.ts';
-import { parseQueryString, type Plan } from './write.ts';
+import { asConflict, parseQueryString, type Plan } from './write.ts';
 
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
@@ -135,6 +135,7 @@ async function transaction(deps: ServerDeps, scope: RequestScope, bundle: Bundle
 
   await deps.store.transaction(async (trx) => {
     const ws: WriteScope = { trx };
+    try {
     // 2. Conditional references, resolved against the state before this transaction.
     const conditional = new Set<string>();
     for (const e of list) if (e.resource) collectConditionalReferences(e.resource, conditional);
@@ -175,6 +176,9 @@ async function transaction(deps: ServerDeps, scope: RequestScope, bundle: Bundle
     for (const p of plans) {
       const res = 'write' in p.plan ? p.plan.respond(committed[c++]) : p.plan.response;
       responses[p.index] = toEntry(res);
+    }
+    } catch (e) {
+      throw asConflict(e);
     }
   });
 

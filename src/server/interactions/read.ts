@@ -5,7 +5,7 @@ import { etag, httpDate } from '../http-dates.ts';
 import type { FhirResponse, RequestScope } from '../types.ts';
 import { assertInCompartment } from '../compartment.ts';
 
-export async function read(deps: ServerDeps, scope: RequestScope, type: string, id: string, ifNoneMatch?: string): Promise<FhirResponse> {
+export async function read(deps: ServerDeps, scope: RequestScope, type: string, id: string, ifNoneMatch?: string, ifModifiedSince?: string): Promise<FhirResponse> {
   const found = await deps.store.readCurrent(scope.tenant, type, id);
   if (!found) throw notFound(`${type}/${id} is not known`);
   if (found.deleted) throw gone(`${type}/${id} was deleted (version ${found.versionId})`);
@@ -13,6 +13,11 @@ export async function read(deps: ServerDeps, scope: RequestScope, type: string, 
   const headers = { ETag: etag(found.versionId), 'Last-Modified': httpDate(found.lastUpdated) };
   if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === headers.ETag.replace(/^W\//, '')) {
     return { status: 304, headers };
+  }
+  if (ifModifiedSince) {
+    const since = Date.parse(ifModifiedSince);
+    // HTTP dates have second precision: compare at that precision.
+    if (!Number.isNaN(since) && Math.floor(Date.parse(found.lastUpdated) / 1000) <= Math.floor(since / 1000)) return { status: 304, headers };
   }
   return { status: 200, headers, body: { raw: found.content } };
 }

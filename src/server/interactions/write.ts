@@ -40,14 +40,14 @@ function asResource(body: unknown, type: string): Resource {
 }
 
 export function validateForWrite(deps: ServerDeps, scope: RequestScope, resource: Resource): void {
-  const tenant = deps.tenants.get(scope.tenant);
-  const profiles = tenant?.settings.validateProfilesOnWrite ? 'declared' : undefined;
-  const issues = deps.validate(resource, { profiles });
-  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-  if (errors.length > 0) {
-    // Basic R4 rules broken: 400. Profile (business) rules broken: 422 (FHIR http.html "Rejecting Updates").
-    const profileOnly = errors.every((e) => e.code === 'processing' || e.code === 'invariant' || e.code === 'business-rule');
-    throw new FhirError(profileOnly ? 422 : 400, errors);
+  const isError = (i: { severity: string }) => i.severity === 'error' || i.severity === 'fatal';
+  // Basic R4 rules broken: 400 (FHIR http.html "failed basic FHIR validation rules").
+  const core = deps.validate(resource, {}).filter(isError);
+  if (core.length > 0) throw new FhirError(400, core);
+  // Profile rules of a tenant that opted in: 422 (http.html "violated applicable FHIR profiles").
+  if (deps.tenants.get(scope.tenant)?.settings.validateProfilesOnWrite) {
+    const profile = deps.validate(resource, { profiles: 'declared' }).filter(isError);
+    if (profile.length > 0) throw new FhirError(422, profile);
   }
 }
 
@@ -187,12 +187,28 @@ export async function planPatch(deps: ServerDeps, scope: RequestScope, ws: Write
 
 /** Commits one plan in its own transaction (single interactions outside bundles). */
 export async function runSingle(deps: ServerDeps, scope: RequestScope, plan: (ws: WriteScope) => Promise<Plan>): Promise<FhirResponse> {
-  return deps.store.transaction(async (trx) => {
-    const p = await plan({ trx });
-    if ('response' in p) return p.response;
-    const [c] = await deps.store.commit(trx, scope.tenant, [p.write]);
-    return p.respond(c);
-  });
+  try {
+    return await deps.store.transaction(async (trx) => {
+      const p = await plan({ trx });
+      if ('response' in p) return p.response;
+      const [c] = await deps.store.commit(trx, scope.tenant, [p.write]);
+      return p.respond(c);
+    });
+  } catch (e) {
+    throw asConflict(e);
+  }
+}
+
+/**
+ * Two writers racing for the same new version (PostgreSQL unique violation 23505, SQLite
+ * SQLITE_CONSTRAINT_PRIMARYKEY) is a conflict the client may retry: 409, not a server error.
+ */
+export function asConflict(e: unknown): unknown {
+  const code = (e as { code?: string }).code;
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '40001' || code === '40P01') {
+    return FhirError.of(409, 'conflict', 'A concurrent write changed this resource; retry the request');
+  }
+  return e;
 }
 
 export function requireType(type: string): void {
