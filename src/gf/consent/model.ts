@@ -97,10 +97,10 @@ export function compileConsent(c: Consent, cat: CatalogueIndex, versionId = 0): 
   (p.actor ?? []).forEach((a, i) => {
     const expr = `Consent.provision.actor[${i}]`;
     const role = a.role?.coding?.find((x) => x.system === SYSTEMS.participationType)?.code;
-    const match = actorMatch(a, expr, cat);
-    if (role === ACTOR_ROLES.holder) holders.push(match);
-    else if (role === ACTOR_ROLES.consulter) consulters.push(match);
-    else throw badRequest(`${expr}.role must be ${SYSTEMS.participationType}#${ACTOR_ROLES.holder} (data holder) or #${ACTOR_ROLES.consulter} (consulter)`, `${expr}.role`);
+    if (role !== ACTOR_ROLES.holder && role !== ACTOR_ROLES.consulter) {
+      throw badRequest(`${expr}.role must be ${SYSTEMS.participationType}#${ACTOR_ROLES.holder} (data holder) or #${ACTOR_ROLES.consulter} (consulter)`, `${expr}.role`);
+    }
+    (role === ACTOR_ROLES.holder ? holders : consulters).push(actorMatch(a, expr, cat));
   });
 
   let categories: string[] | undefined;

@@ -118,9 +118,10 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
       sub.post('/$check', async (req, reply) => {
         const p = who(req);
         const q = checkInput(req.body);
-        mayAsk(p, q.patient, [q.holder?.ura, q.consulter?.ura]);
+        const asked = q.patient;
         q.patient = await reg.resolve(q.patient);
-        const d = reg.decide(q);
+        const d = reg.decide(q); // validates the whole question first: bad input is a 400 whoever asks
+        mayAsk(p, asked, [q.holder.ura, q.consulter.ura]);
         if (wantsFhir(req)) return send(reply, formatFor(req), { status: 200, headers: {}, body: decisionParameters(d) });
         return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(d));
       });
@@ -128,9 +129,10 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
       sub.post('/$open', async (req, reply) => {
         const p = who(req);
         const q = openInput(req.body);
-        mayAsk(p, q.patient, [q.consulter?.ura]);
+        const asked = q.patient;
         q.patient = await reg.resolve(q.patient);
         const a = reg.openQuestion(q);
+        mayAsk(p, asked, [q.consulter.ura]);
         return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(a));
       });
 
