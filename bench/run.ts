@@ -461,7 +461,7 @@ async function sqliteStorage(): Promise<Storage> {
   const version = new BetterSqlite3(':memory:').prepare<[], { v: string }>('SELECT sqlite_version() AS v').get()?.v ?? '?';
   return {
     childArgs: ['--db', 'sqlite', '--data', dir],
-    version: `SQLite ${version} (WAL, synchronous=FULL) in ${dir}`,
+    version: `SQLite ${version} (WAL, synchronous=FULL), database file in ${tmpdir()}`,
     analyze: async () => {
       const db = new BetterSqlite3(join(dir, 'schakel.db'));
       db.exec('ANALYZE');
@@ -584,14 +584,14 @@ async function runEngine(engine: Engine): Promise<EngineRun> {
 
 function sh(cmd: string, cmdArgs: string[]): string {
   try {
-    return execFileSync(cmd, cmdArgs, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync(cmd, cmdArgs, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
   } catch {
     return '?';
   }
 }
 
 function machine(): { lines: string[]; summary: string } {
-  const cpu = cpus()[0]?.model ?? '?';
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(sh('cat', ['/proc/cpuinfo']))?.[1] ?? cpus()[0]?.model ?? '?';
   const free = sh('free', ['-g']);
   const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'bin', 'package.json']);
