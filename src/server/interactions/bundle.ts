@@ -133,54 +133,11 @@ async function transaction(deps: ServerDeps, scope: RequestScope, bundle: Bundle
   const responses: (BundleEntry | undefined)[] = new Array(list.length);
   const order = requests.map((_, i) => i).sort((a, b) => ORDER[requests[a].method] - ORDER[requests[b].method] || a - b);
 
-  await deps.store.transaction(async (trx) => {
-    const ws: WriteScope = { trx };
-    try {
-    // 2. Conditional references, resolved against the state before this transaction.
-    const conditional = new Set<string>();
-    for (const e of list) if (e.resource) collectConditionalReferences(e.resource, conditional);
-    for (const ref of conditional) {
-      const [type, qs] = ref.split('?', 2);
-      const req = parseSearchRequest(type, parseQueryString(qs), { strict: true });
-      const res = await executeSearch({ db: trx, dialect: deps.engine.dialect, tenant: scope.tenant, compartment: scope.compartment }, type, { ...req, count: 2, total: 'none' });
-      if (res.matches.length !== 1) {
-        throw FhirError.of(412, 'conflict', `Conditional reference '${ref}' matched ${res.matches.length} resources; it must match exactly one`);
-      }
-      refMap.set(ref, `${type}/${res.matches[0].id}`);
-    }
-    for (const r of requests) if (r.body) rewriteReferences(r.body, refMap);
-    // Conditional request URLs may contain urn:uuid values too.
-    for (const r of requests) r.query = r.query.map(([k, v]) => [k, refMap.get(v) ?? v]);
-
-    // 3. Plan every write, then commit them together.
-    const plans: { index: number; plan: Plan }[] = [];
-    const touched = new Set<string>();
-    for (const i of order) {
-      const r = requests[i];
-      if (r.method === 'GET' || r.method === 'HEAD') continue;
-      try {
-        const plan = await planFor(deps, scope, ws, r, postIds.get(i));
-        if ('write' in plan) {
-          const key = `${plan.write.type}/${plan.write.id}`;
-          if (touched.has(key)) throw badRequest(`The transaction touches ${key} more than once`, `Bundle.entry[${i}]`);
-          touched.add(key);
-        }
-        plans.push({ index: i, plan });
-      } catch (e) {
-        throw withEntry(e, i);
-      }
-    }
-    const writes = plans.flatMap((p) => ('write' in p.plan ? [p.plan.write] : []));
-    const committed = await deps.store.commit(trx, scope.tenant, writes);
-    let c = 0;
-    for (const p of plans) {
-      const res = 'write' in p.plan ? p.plan.respond(committed[c++]) : p.plan.response;
-      responses[p.index] = toEntry(res);
-    }
-    } catch (e) {
-      throw asConflict(e);
-    }
-  });
+  try {
+    await deps.store.transaction((trx) => planAndCommit(deps, scope, { trx }, { list, requests, order, postIds, refMap, responses }));
+  } catch (e) {
+    throw asConflict(e);
+  }
 
   // 4. Reads after the writes (outside the write transaction, which is committed by now).
   for (const i of order) {
@@ -194,6 +151,66 @@ async function transaction(deps: ServerDeps, scope: RequestScope, bundle: Bundle
   }
   const out: Bundle = { resourceType: 'Bundle', id: randomUUID(), type: 'transaction-response', entry: responses.map((e) => e ?? {}) };
   return { status: 200, headers: {}, body: out };
+}
+
+/** A transaction bundle being processed: its entries, their requests, processing order and results. */
+interface TransactionWork {
+  list: BundleEntry[];
+  requests: FhirRequest[];
+  /** Entry indexes in processing order (DELETE, POST, PUT/PATCH, GET). */
+  order: number[];
+  /** Server-assigned ids of POST entries. */
+  postIds: Map<number, string>;
+  /** fullUrl / conditional reference → Type/id. */
+  refMap: Map<string, string>;
+  responses: (BundleEntry | undefined)[];
+}
+
+/** Steps 2 and 3 of a transaction, inside its database transaction. */
+async function planAndCommit(deps: ServerDeps, scope: RequestScope, ws: WriteScope, work: TransactionWork): Promise<void> {
+  const { list, requests, order, postIds, refMap, responses } = work;
+  const trx = ws.trx;
+  // 2. Conditional references, resolved against the state before this transaction.
+  const conditional = new Set<string>();
+  for (const e of list) if (e.resource) collectConditionalReferences(e.resource, conditional);
+  for (const ref of conditional) {
+    const [type, qs] = ref.split('?', 2);
+    const req = parseSearchRequest(type, parseQueryString(qs), { strict: true });
+    const res = await executeSearch({ db: trx, dialect: deps.engine.dialect, tenant: scope.tenant, compartment: scope.compartment }, type, { ...req, count: 2, total: 'none' });
+    if (res.matches.length !== 1) {
+      throw FhirError.of(412, 'conflict', `Conditional reference '${ref}' matched ${res.matches.length} resources; it must match exactly one`);
+    }
+    refMap.set(ref, `${type}/${res.matches[0].id}`);
+  }
+  for (const r of requests) if (r.body) rewriteReferences(r.body, refMap);
+  // Conditional request URLs may contain urn:uuid values too.
+  for (const r of requests) r.query = r.query.map(([k, v]) => [k, refMap.get(v) ?? v]);
+
+  // 3. Plan every write, then commit them together.
+  const plans: { index: number; plan: Plan }[] = [];
+  const touched = new Set<string>();
+  for (const i of order) {
+    const r = requests[i];
+    if (r.method === 'GET' || r.method === 'HEAD') continue;
+    try {
+      const plan = await planFor(deps, scope, ws, r, postIds.get(i));
+      if ('write' in plan) {
+        const key = `${plan.write.type}/${plan.write.id}`;
+        if (touched.has(key)) throw badRequest(`The transaction touches ${key} more than once`, `Bundle.entry[${i}]`);
+        touched.add(key);
+      }
+      plans.push({ index: i, plan });
+    } catch (e) {
+      throw withEntry(e, i);
+    }
+  }
+  const writes = plans.flatMap((p) => ('write' in p.plan ? [p.plan.write] : []));
+  const committed = await deps.store.commit(trx, scope.tenant, writes);
+  let c = 0;
+  for (const p of plans) {
+    const res = 'write' in p.plan ? p.plan.respond(committed[c++]) : p.plan.response;
+    responses[p.index] = toEntry(res);
+  }
 }
 
 function withEntry(e: unknown, index: number): unknown {
