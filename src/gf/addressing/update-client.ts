@@ -190,7 +190,7 @@ export class DirectoryUpdateClient {
         const r = await this.apply(incoming, state, report);
         tr.applied += r.applied.length;
         tr.unchanged += r.unchanged;
-        applied.push(...r.applied);
+        for (const e of r.applied) if (e.resource) applied.push(e.resource);
         url = bundle.link?.find((l) => l.relation === 'next')?.url;
       }
       const next = new Date((roundStart ?? Date.now()) - this.overlapMs).toISOString();
@@ -207,7 +207,7 @@ export class DirectoryUpdateClient {
   }
 
   /** Applies one page: collapse to the newest version per entry, skip what the replica has, write the rest + state atomically. */
-  private async apply(incoming: Incoming[], state: SyncState, report: SyncReport): Promise<{ applied: Resource[]; unchanged: number }> {
+  private async apply(incoming: Incoming[], state: SyncState, report: SyncReport): Promise<{ applied: Incoming[]; unchanged: number }> {
     const newest = new Map<string, Incoming>();
     for (const e of incoming) {
       const key = `${e.type}/${e.id}`;
@@ -226,15 +226,15 @@ export class DirectoryUpdateClient {
     const entries = todo.map((e) => this.entryFor(e, state));
     try {
       await this.writeState(state, entries);
-      return { applied: todo.filter((e) => e.resource).map((e) => e.resource!), unchanged };
+      return { applied: todo, unchanged };
     } catch (err) {
       if (err instanceof ConcurrentSyncError || !(err instanceof FhirError) || err.status >= 500) throw err;
       // One bad entry must not stall the replica: apply one by one and report the refused ones.
-      const applied: Resource[] = [];
+      const applied: Incoming[] = [];
       for (const e of todo) {
         try {
           await this.writeState(state, [this.entryFor(e, state)]);
-          if (e.resource) applied.push(e.resource);
+          applied.push(e);
         } catch (one) {
           if (one instanceof ConcurrentSyncError || !(one instanceof FhirError) || one.status >= 500) throw one;
           report.failed.push({ entry: `${e.type}/${e.id}/_history/${e.versionId}`, reason: one.message });

@@ -45,3 +45,20 @@ export async function call(url: string, init: { method?: string; body?: unknown;
   }
   return { status: res.status, headers: res.headers, json, text };
 }
+
+/** A scripted directory: answers each request with the next scripted reply (the last one repeats), and records the URLs. */
+export async function startFakeDirectory(replies: ((url: string) => { status: number; headers?: Record<string, string>; body?: unknown })[]) {
+  const { createServer } = await import('node:http');
+  const urls: string[] = [];
+  let i = 0;
+  const server = createServer((req, res) => {
+    urls.push(req.url ?? '');
+    const reply = replies[Math.min(i++, replies.length - 1)](req.url ?? '');
+    res.writeHead(reply.status, { 'content-type': 'application/fhir+json', ...reply.headers });
+    res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/fhir`;
+  return { base, urls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
