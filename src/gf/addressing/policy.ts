@@ -133,6 +133,15 @@ async function resolveUpdate(req: FhirRequest, ctx: PolicyContext): Promise<Fhir
 async function checkOwnership(resource: Resource, ctx: PolicyContext, index: BundleIndex, type: string, where = type): Promise<void> {
   const problem = await ownerProblem(resource, ctx, index, 0);
   if (problem) throw forbidden(`URA ${ctx.writer} may only write its own directory entries: ${problem}`, where);
+  // One Organization per URA: a second one would make "the organisation with URA X" ambiguous for every client.
+  if (resource.resourceType === 'Organization') {
+    for (const ura of urasOf(resource as Organization)) {
+      for (const system of URA_SYSTEMS) {
+        const other = (await ctx.reader.search('Organization', [['identifier', `${system}|${ura}`], ['_count', '2']])).find((o) => o.id !== resource.id);
+        if (other) throw FhirError.of(409, 'duplicate', `URA ${ura} is already registered as Organization/${other.id}; update that entry (e.g. PUT Organization?identifier=${URA_SYSTEMS[0]}|${ura})`, where);
+      }
+    }
+  }
 }
 
 /** Why `r` does not belong to the writer, or undefined when it does. */

@@ -156,6 +156,11 @@ describe('national directory (mCSD)', () => {
       });
       assert.equal(foreignDept.status, 403);
     });
+    it('keeps one Organization per URA (409 for a second one)', async () => {
+      const r = await call(`${dir.base}/Organization`, { method: 'POST', ura: GP.ura, body: { resourceType: 'Organization', identifier: [{ system: URA_SYSTEM, value: GP.ura }], name: 'Duplicate' } });
+      assert.equal(r.status, 409);
+      assert.match(r.json.issue[0].diagnostics, /already registered/);
+    });
     it('refuses a transaction in which one entry belongs to another organisation, writing nothing', async () => {
       const before = (await call(`${dir.base}/Location?organization=${zh.org}`, { ura: HOSPITAL.ura })).json.entry.length;
       const r = await call(dir.base, {
