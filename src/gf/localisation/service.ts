@@ -141,7 +141,7 @@ export const localisationRoutes: FastifyPluginAsync<LocalisationRouteOptions> = 
 
   /** Conditional delete: the caller's own records matching subject:identifier (+ code, + source:identifier). */
   const conditionalDelete = async (caller: NviCaller, params: URLSearchParams, at: string, s = store) => {
-    const q = await parseSearch(params, at);
+    const q = await parseSearch(params);
     if (q.pseudonym === undefined) throw badRequest('A conditional delete needs subject:identifier', at);
     const n = await s.deleteWhere({ pseudonym: q.pseudonym, categories: q.categories, custodian: caller.ura, source: q.source });
     if (n > 0) metrics.inc('schakel_nvi_deletions_total', { category: q.categories?.join(',') ?? 'any' }, n);
@@ -168,7 +168,7 @@ export const localisationRoutes: FastifyPluginAsync<LocalisationRouteOptions> = 
   }
 
   /** Parses the search parameters the guide allows; the subject identifier is opened to the pseudonym. */
-  const parseSearch = async (params: URLSearchParams, at = 'List') => {
+  const parseSearch = async (params: URLSearchParams) => {
     let pseudonym: string | undefined;
     let categories: string[] | undefined;
     let source: string | undefined;

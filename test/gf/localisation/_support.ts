@@ -3,6 +3,7 @@
  * node with tenant gp1 (URA 12345678); logs captured; talks HTTP only, like separate machines would.
  */
 import { Writable } from 'node:stream';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import type { Resource } from 'fhir/r4';
 import { buildApp } from '../../../src/http/app.ts';
@@ -59,7 +60,7 @@ export async function startNational(db: Dialect, o: { port?: number } = {}): Pro
   const nvi = await makeRecipient(NVI.organization, [NVI.scope]);
   const app = buildApp({ dispatch: node.dispatch, tenants: node.tenants });
   // buildApp has no logger option for a stream; give the national plugins a captured logger via a child app.
-  const national = (await import('fastify')).default({ loggerInstance: cap.logger });
+  const national = Fastify({ loggerInstance: cap.logger as unknown as FastifyBaseLogger });
   const service = new PseudonymService({ keys: PrsKeyStore.open(), recipients: new RecipientRegistry({ entries: [nvi.entry] }) });
   const metrics = nviMetrics();
   await registerPseudonymRoutes(national, { service, verifyToken: verify });
