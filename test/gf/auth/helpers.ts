@@ -57,9 +57,9 @@ export interface TestNode {
  * resource at GET /fhir/:tenant/whoami that runs the token verifier like the enforcement point will.
  */
 export async function startNode(pki: Pki, opts: { https?: boolean; server?: Partial<AuthServerOptions> } = {}): Promise<TestNode> {
-  const app = opts.https
-    ? Fastify({ https: { key: pki.node.keyPem, cert: pki.node.certPem, ca: [pki.ca.certPem], requestCert: true, rejectUnauthorized: false } })
-    : Fastify();
+  const app = (
+    opts.https ? Fastify({ https: { key: pki.node.keyPem, cert: pki.node.certPem, ca: [pki.ca.certPem], requestCert: true, rejectUnauthorized: false } }) : Fastify()
+  ) as FastifyInstance;
   let url = '';
   const signingKey = generateSigningKey();
   await registerAuthServer(app, {
