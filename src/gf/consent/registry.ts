@@ -316,10 +316,11 @@ export class ConsentRegistry {
     return res;
   }
 
-  private applyStored(stored: Consent, method: ConsentChange['method']): void {
+  /** Applies a stored version to the index; the process that wrote it notifies (refresh() does not, to avoid duplicates). */
+  private applyStored(stored: Consent, method: ConsentChange['method'], notify = true): void {
     const compiled = compileConsent(stored, this.cat, Number(stored.meta?.versionId ?? 1));
     const { changed, current, previous } = this.index.apply(compiled);
-    if (changed) this.notifier.changed({ consent: current, previous, resource: stored, method });
+    if (changed && notify) this.notifier.changed({ consent: current, previous, resource: stored, method });
   }
 
   // ---------------------------------------------------------------- index load / refresh
@@ -344,33 +345,51 @@ export class ConsentRegistry {
     this.lastSync = started;
   }
 
-  /** Applies changes other processes wrote since the last sync (history `_since`; idempotent per version). */
+  /**
+   * Applies changes other processes wrote since the last sync (history `_since`, with a 1 s overlap; idempotent
+   * per version): Consents into the index, Subscriptions into the notifier. The writing process notifies.
+   */
   async refresh(): Promise<number> {
     const since = this.lastSync;
     this.lastSync = new Date(this.now() - 1000).toISOString();
     let n = 0;
-    let query: [string, string][] = [['_count', String(PAGE)], ...(since ? [['_since', since] as [string, string]] : [])];
-    for (;;) {
-      const res = await this.opts.dispatch(this.scope(), { method: 'GET', path: 'Consent/_history', query, headers: {} });
-      const b = bodyOf(res) as Bundle;
-      for (const e of b.entry ?? []) {
-        if (e.resource?.resourceType === 'Consent') {
-          try {
-            this.applyStored(e.resource as Consent, 'PUT');
-            n++;
-          } catch {
-            // unreadable version: skipped
+    const seenSubs = new Set<string>();
+    for (const type of ['Consent', 'Subscription'] as const) {
+      let query: [string, string][] = [['_count', String(PAGE)], ...(since ? [['_since', since] as [string, string]] : [])];
+      for (;;) {
+        const res = await this.opts.dispatch(this.scope(), { method: 'GET', path: `${type}/_history`, query, headers: {} });
+        const b = bodyOf(res) as Bundle;
+        for (const e of b.entry ?? []) {
+          const id = e.fullUrl?.split('/').pop() ?? '';
+          if (type === 'Subscription') {
+            // newest version first: only the first entry per id counts
+            if (seenSubs.has(id)) continue;
+            seenSubs.add(id);
+            const sub = e.resource as Subscription | undefined;
+            if (sub?.status === 'active') {
+              try {
+                if (!this.notifier.get(id)) this.notifier.set(this.activeSubscription(sub));
+              } catch {
+                // unreadable subscription: ignored
+              }
+            } else this.notifier.delete(id);
+            continue;
           }
-        } else if (e.request?.method === 'DELETE' && e.fullUrl) {
-          const id = e.fullUrl.split('/').pop() ?? '';
-          const v = Number(/"(\d+)"/.exec(e.response?.etag ?? '')?.[1] ?? 0);
-          const prev = this.index.remove(id, v);
-          if (prev) this.notifier.changed({ consent: { ...prev, versionId: v, active: false }, previous: prev, method: 'DELETE' });
+          if (e.resource?.resourceType === 'Consent') {
+            try {
+              this.applyStored(e.resource as Consent, 'PUT', false);
+              n++;
+            } catch {
+              // unreadable version: skipped
+            }
+          } else if (e.request?.method === 'DELETE') {
+            this.index.remove(id, Number(/"(\d+)"/.exec(e.response?.etag ?? '')?.[1] ?? 0));
+          }
         }
+        const next = b.link?.find((l) => l.relation === 'next')?.url;
+        if (!next) break;
+        query = [...new URL(next).searchParams.entries()];
       }
-      const next = b.link?.find((l) => l.relation === 'next')?.url;
-      if (!next) break;
-      query = [...new URL(next).searchParams.entries()];
     }
     return n;
   }

@@ -58,8 +58,14 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
     // The registry tenant holds BSNs: it is reachable only through these routes, never through /fhir/{tenant}.
     const blocked = `/fhir/${CONSENT_TENANT}`;
     app.addHook('onRequest', async (req) => {
-      const u = req.url;
-      if (u === blocked || u.startsWith(`${blocked}/`) || u.startsWith(`${blocked}?`)) throw FhirError.of(404, 'not-found', `Tenant '${CONSENT_TENANT}' is not known`);
+      let path = req.url.split('?')[0];
+      try {
+        path = decodeURIComponent(path); // the router decodes too: /fhir/national%2Dconsent is the same tenant
+      } catch {
+        return; // undecodable: the router will not find a tenant either
+      }
+      path = path.replace(/\/{2,}/g, '/');
+      if (path === blocked || path.startsWith(`${blocked}/`)) throw FhirError.of(404, 'not-found', `Tenant '${CONSENT_TENANT}' is not known`);
     });
   }
 

@@ -176,6 +176,8 @@ for (const db of engineNames()) {
       // The registry tenant is not reachable through the generic FHIR route.
       const raw = await call(`${s.url}/fhir/national-consent/Consent`, { accept: 'application/fhir+json' });
       assert.equal(raw.status, 404);
+      assert.equal((await call(`${s.url}/fhir/national%2Dconsent/Consent`, { accept: 'application/fhir+json' })).status, 404);
+      assert.equal((await call(`${s.url}/fhir/national-consent`, { accept: 'application/fhir+json' })).status, 404);
     });
 
     it('XML in and out on the FHIR endpoints', async () => {
