@@ -41,7 +41,8 @@ function ura(v: string | undefined, action: string): string {
   return v;
 }
 
-export async function keysCommand(argv: string[]): Promise<number> {
+/** `write` receives the command's output (default stdout); tests pass their own. */
+export async function keysCommand(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
   const { values, positionals } = parse(
     argv,
     {
@@ -58,13 +59,13 @@ export async function keysCommand(argv: string[]): Promise<number> {
   );
   const v = values as Record<string, string | undefined>; // string options only (help is handled before)
   if (values.help || positionals.length === 0) {
-    process.stdout.write(KEYS_HELP);
+    write(KEYS_HELP);
     return values.help ? 0 : 2;
   }
   const [action, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Unexpected argument '${extra[0]}'`);
   const store = new KeyStore(v.data ?? 'data');
-  const out = (s: string) => process.stdout.write(s + '\n');
+  const out = (s: string) => write(s + '\n');
   switch (action) {
     case 'init': {
       const r = await store.initCa();

@@ -60,8 +60,8 @@ describe('citizen login (test DigiD, OIDC code + PKCE)', () => {
   let meta: Record<string, string>;
 
   before(async () => {
-    let handler: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) | undefined;
-    server = createServer((req, res) => handler!(req, res));
+    const late: { handler?: CitizenIdp['handler'] } = {}; // the issuer URL needs the port, the server needs the handler
+    server = createServer((req, res) => late.handler!(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     issuer = `http://127.0.0.1:${port}/national/idp`;
@@ -74,7 +74,7 @@ describe('citizen login (test DigiD, OIDC code + PKCE)', () => {
         { client_id: 'pgo-2', client_name: 'Andere PGO', redirect_uris: [REDIRECT2] },
       ],
     });
-    handler = idp.handler;
+    late.handler = idp.handler;
     meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
   });
   after(async () => {
@@ -133,7 +133,7 @@ describe('citizen login (test DigiD, OIDC code + PKCE)', () => {
 
   it('logs a parent in end to end: authorization request → login form → code → token with PKCE → ID token', async () => {
     const browser = new Browser();
-    const { code, verifier } = await login(browser, { clientId: 'pgo', redirect: REDIRECT, bsn: BSN.parent, acr: LOA_HIGH });
+    const { code } = await login(browser, { clientId: 'pgo', redirect: REDIRECT, bsn: BSN.parent, acr: LOA_HIGH });
 
     const wrong = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'pgo', code_verifier: pkce().verifier });
     assert.equal(wrong.status, 400);
