@@ -7,7 +7,7 @@ import { openNode } from '../../../src/node/provider-node.ts';
 import { registerDirectoryRoutes } from '../../../src/gf/addressing/directory.ts';
 import { GF_PROFILE, URA_SYSTEM } from '../../../src/gf/addressing/constants.ts';
 import { publish, type OrganisationEntries } from '../../../src/gf/addressing/publisher.ts';
-import { freshEngine } from '../../helpers/engines.ts';
+import { engineNames, freshEngine } from '../../helpers/engines.ts';
 import { call, startTestDirectory, tokenFor, verifyTestToken, type TestDirectory } from './support.ts';
 
 const GP: OrganisationEntries = {
@@ -33,13 +33,13 @@ const HOSPITAL: OrganisationEntries = {
 
 const asUra = (ura: string) => ({ authorization: () => tokenFor(ura) });
 
-describe('national directory (mCSD)', () => {
+for (const db of engineNames()) describe(`national directory (mCSD) on ${db}`, () => {
   let dir: TestDirectory;
   let gp: Record<string, string>;
   let zh: Record<string, string>;
 
   before(async () => {
-    dir = await startTestDirectory();
+    dir = await startTestDirectory(db);
     const a = await publish(dir.base, GP, asUra(GP.ura));
     const b = await publish(dir.base, HOSPITAL, asUra(HOSPITAL.ura));
     const keyed = (locs: string[], keys: string[]) => Object.fromEntries(keys.map((k, i) => [k, locs[i]]));
@@ -155,6 +155,17 @@ describe('national directory (mCSD)', () => {
         body: { resourceType: 'Organization', name: 'Fake department', partOf: { reference: gp.org } },
       });
       assert.equal(foreignDept.status, 403);
+    });
+    it("refuses a conditional update that matches another organisation's entry (403)", async () => {
+      const current = (await call(`${dir.base}/${gp.endpoint}`, { ura: GP.ura })).json;
+      const ident = current.identifier[0];
+      const r = await call(`${dir.base}/Endpoint?identifier=${encodeURIComponent(ident.system)}|${ident.value}`, {
+        method: 'PUT',
+        ura: HOSPITAL.ura,
+        body: { ...current, id: undefined, managingOrganization: { reference: zh.org }, address: 'https://evil.example/fhir' },
+      });
+      assert.equal(r.status, 403);
+      assert.equal((await call(`${dir.base}/${gp.endpoint}`, { ura: GP.ura })).json.address, GP.fhirBase);
     });
     it('keeps one Organization per URA (409 for a second one)', async () => {
       const r = await call(`${dir.base}/Organization`, { method: 'POST', ura: GP.ura, body: { resourceType: 'Organization', identifier: [{ system: URA_SYSTEM, value: GP.ura }], name: 'Duplicate' } });

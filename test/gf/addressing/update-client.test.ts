@@ -9,7 +9,7 @@ import { publish, type OrganisationEntries } from '../../../src/gf/addressing/pu
 import { retryAfterMs } from '../../../src/gf/addressing/http.ts';
 import { DATA_CATEGORY_SYSTEM, URA_SYSTEM, LOCAL_DIRECTORY_TENANT, NATIONAL_DIRECTORY_TENANT } from '../../../src/gf/addressing/constants.ts';
 import { isRaw, type RequestScope } from '../../../src/server/types.ts';
-import { freshEngine, type EngineTarget } from '../../helpers/engines.ts';
+import { engineNames, freshEngine, type EngineTarget } from '../../helpers/engines.ts';
 import { startFakeDirectory, startTestDirectory, tokenFor, type TestDirectory } from './support.ts';
 
 const orgs: OrganisationEntries[] = Array.from({ length: 5 }, (_, i) => ({
@@ -35,15 +35,15 @@ function recordingFetch(urls: string[]): typeof fetch {
   };
 }
 
-describe('directory update client', () => {
+for (const db of engineNames()) describe(`directory update client on ${db}`, () => {
   let dir: TestDirectory;
   let target: EngineTarget;
   let node: ProviderNode;
 
   before(async () => {
-    dir = await startTestDirectory();
+    dir = await startTestDirectory(db);
     for (const o of orgs) await publish(dir.base, o, { authorization: () => tokenFor(o.ura) });
-    target = await freshEngine('sqlite');
+    target = await freshEngine(db);
     node = await openNode(target.opts);
   });
   after(async () => {
