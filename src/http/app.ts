@@ -10,7 +10,7 @@ import { parseFhirXml, toFhirXml } from '../fhir/format/xml.ts';
 import type { FhirRequest, FhirResponse, RequestScope } from '../server/types.ts';
 import { isRaw } from '../server/types.ts';
 import { parsePrefer } from '../server/prefer.ts';
-import type { TenantRegistry } from '../tenants/registry.ts';
+import { isReservedTenant, type TenantRegistry } from '../tenants/registry.ts';
 import { randomUUID } from 'node:crypto';
 import { accessRecord } from '../gf/audit/access.ts';
 import type { AccessContext } from '../gf/audit/event.ts';
@@ -77,7 +77,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const params = req.params as { tenant: string; '*': string };
-    const tenant = opts.tenants.get(params.tenant);
+    const tenant = isReservedTenant(params.tenant) ? undefined : opts.tenants.get(params.tenant);
     if (!tenant) throw FhirError.of(404, 'not-found', `Tenant '${params.tenant}' is not known`);
     const url = new URL(req.url, 'http://x');
     const query: [string, string][] = [...url.searchParams.entries()];

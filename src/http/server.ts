@@ -16,6 +16,8 @@ export interface ServerOptions {
   /** Tenants to create if missing (tests, demo). */
   tenants?: string[];
   logger?: boolean;
+  /** Mounts further roles (national services, auth servers…) on the same app before it listens. */
+  plugins?: (app: FastifyInstance, node: ProviderNode) => void | Promise<void>;
 }
 
 export interface RunningServer {
@@ -36,6 +38,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     patientContext: opts.qualificationTokens ? loadQualificationTokens(opts.qualificationTokens) : undefined,
     logger: opts.logger,
   });
+  if (opts.plugins) await opts.plugins(app, node);
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

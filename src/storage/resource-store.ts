@@ -44,7 +44,7 @@ export interface CommittedWrite {
   /** Whether a live resource existed before (update vs create, delete of an existing resource). */
   existed: boolean;
   resource: Resource | null;
-  /** True when a delete found nothing live to delete (no version written). */
+  /** True when a delete found nothing live to delete, or an update changed nothing (no version written). */
   noop?: boolean;
 }
 
@@ -211,6 +211,15 @@ export class ResourceStore {
         results.push({ type: w.type, id: w.id, versionId: before?.versionId ?? 0, lastUpdated: before?.lastUpdated ?? '', existed: false, resource: null, noop: true });
         continue;
       }
+      if (w.resource && liveBefore && before.content !== undefined && w.method !== 'POST') {
+        // An update that changes nothing keeps the current version (no new history row, nothing for
+        // replicas to fetch): the body with the current meta is byte-identical to what is stored.
+        const same = { ...w.resource, id: w.id, meta: { ...(w.resource.meta ?? {}), versionId: String(before.versionId), lastUpdated: before.lastUpdated } };
+        if (JSON.stringify(same) === before.content) {
+          results.push({ type: w.type, id: w.id, versionId: before.versionId, lastUpdated: before.lastUpdated, existed: true, resource: same as Resource, noop: true });
+          continue;
+        }
+      }
       const versionId = (before?.versionId ?? 0) + 1;
       const lastUpdated = nextTimestamp();
       let content = '';
@@ -222,7 +231,7 @@ export class ResourceStore {
       const deleted = w.resource === null ? 1 : 0;
       historyRows.push({ tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, method: w.method, content });
       currentRows.set(key, { tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, content });
-      current.set(key, { versionId, deleted: deleted === 1, lastUpdated });
+      current.set(key, { versionId, deleted: deleted === 1, lastUpdated, content });
       indexItems.push({ type: w.type, id: w.id, resource: w.resource });
       results.push({ type: w.type, id: w.id, versionId, lastUpdated, existed: liveBefore, resource: w.resource });
     }
@@ -249,8 +258,8 @@ export class ResourceStore {
     trx: Transaction<Database>,
     tenant: string,
     writes: PlannedWrite[],
-  ): Promise<Map<string, { versionId: number; deleted: boolean; lastUpdated: string }>> {
-    const out = new Map<string, { versionId: number; deleted: boolean; lastUpdated: string }>();
+  ): Promise<Map<string, CurrentVersion>> {
+    const out = new Map<string, CurrentVersion>();
     const byType = new Map<string, string[]>();
     for (const w of writes) {
       const ids = byType.get(w.type) ?? [];
@@ -261,19 +270,26 @@ export class ResourceStore {
       for (const part of chunks([...new Set(ids)], 500)) {
         let q = trx
           .selectFrom('resources')
-          .select(['id', 'version_id', 'deleted', 'last_updated'])
+          .select(['id', 'version_id', 'deleted', 'last_updated', 'content'])
           .where('tenant', '=', tenant)
           .where('type', '=', type)
           .where('id', 'in', part);
         // Row locks serialise concurrent writers of one resource on PostgreSQL (SQLite has one writer).
         if (this.dialect === 'postgres') q = q.forUpdate();
         for (const r of await q.execute()) {
-          out.set(`${type}/${r.id}`, { versionId: r.version_id, deleted: r.deleted === 1, lastUpdated: r.last_updated });
+          out.set(`${type}/${r.id}`, { versionId: r.version_id, deleted: r.deleted === 1, lastUpdated: r.last_updated, content: r.content });
         }
       }
     }
     return out;
   }
+}
+
+interface CurrentVersion {
+  versionId: number;
+  deleted: boolean;
+  lastUpdated: string;
+  content?: string;
 }
 
 export interface HistoryCursor {

@@ -20,9 +20,18 @@ export interface TenantSettings {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/**
+ * Tenants that hold the data of national services and of a node's own replicas (`national-directory`,
+ * `national-consent`, `local-directory`…). They are reached only through their service's own routes and
+ * policy, never through the generic /fhir/{tenant} API, and nobody can create them by hand.
+ */
+export const isReservedTenant = (name: string): boolean => /^(national|local)-/.test(name);
+
 export function checkTenantName(name: string): string | undefined {
   if (!NAME.test(name)) return `Tenant name '${name}' is invalid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit`;
-  if (['metadata', 'admin', 'health', 'ready'].includes(name)) return `Tenant name '${name}' is reserved`;
+  if (['metadata', 'admin', 'health', 'ready'].includes(name) || isReservedTenant(name)) {
+    return `Tenant name '${name}' is reserved (names starting with 'national-' or 'local-' belong to built-in services)`;
+  }
   return undefined;
 }
 
@@ -57,7 +66,8 @@ export class TenantRegistry {
   }
 
   async add(t: { tenant: string; name?: string; ura?: string; settings?: TenantSettings }): Promise<Tenant> {
-    const problem = checkTenantName(t.tenant) ?? (t.ura ? checkUra(t.ura) : undefined);
+    // Built-in services create their reserved tenants through this method too; only the name's shape is checked.
+    const problem = (isReservedTenant(t.tenant) ? (NAME.test(t.tenant) ? undefined : `Tenant name '${t.tenant}' is invalid`) : checkTenantName(t.tenant)) ?? (t.ura ? checkUra(t.ura) : undefined);
     if (problem) throw new Error(problem);
     if (this.cache.has(t.tenant)) throw new Error(`Tenant '${t.tenant}' already exists`);
     const row = {

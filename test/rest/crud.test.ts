@@ -71,6 +71,18 @@ for (const engine of engineNames()) {
       assert.equal(again.json.resourceType, 'OperationOutcome');
     });
 
+    it('an update that changes nothing keeps the version', async () => {
+      const first = await fhir(`${base}/Patient/same-1`, { method: 'PUT', body: patient({ id: 'same-1' }) });
+      assert.equal(first.json.meta.versionId, '1');
+      const again = await fhir(`${base}/Patient/same-1`, { method: 'PUT', body: first.json });
+      assert.equal(again.status, 200);
+      assert.equal(again.json.meta.versionId, '1');
+      const hist = await fhir(`${base}/Patient/same-1/_history`);
+      assert.equal(hist.json.entry.length, 1);
+      const changed = await fhir(`${base}/Patient/same-1`, { method: 'PUT', body: { ...first.json, active: true } });
+      assert.equal(changed.json.meta.versionId, '2');
+    });
+
     it('answers 404 for unknown ids, types and tenants, 405 for wrong methods', async () => {
       assert.equal((await fhir(`${base}/Patient/nope`)).status, 404);
       const badType = await fhir(`${base}/Patientx/1`);

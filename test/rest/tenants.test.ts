@@ -25,6 +25,13 @@ for (const engine of engineNames()) {
     });
     after(() => s.stop());
 
+    it('reserved service tenants are not reachable through /fhir/{tenant}', async () => {
+      await s.server.node.tenants.ensure({ tenant: 'national-directory' });
+      const res = await fhir(`${s.base('national-directory')}/Organization`);
+      assert.equal(res.status, 404);
+      await assert.rejects(s.server.node.tenants.add({ tenant: 'local x' }));
+    });
+
     it('read and vread of another tenant’s resource are 404', async () => {
       assert.equal((await fhir(`${s.base('b')}/Patient/pat-a`)).status, 404);
       assert.equal((await fhir(`${s.base('b')}/Patient/pat-a/_history/1`)).status, 404);
