@@ -18,6 +18,7 @@ type Sql = RawBuilder<unknown>;
 
 export interface CompileCtx {
   tenant: string;
+  dialect: 'sqlite' | 'postgres';
 }
 
 const TABLE: Record<SearchParamType, IndexTableName | undefined> = {
@@ -254,7 +255,10 @@ function idSet(ctx: CompileCtx, table: IndexTableName, typeExpr: Sql, code: stri
 /** `EXISTS (SELECT 1 FROM <table> x WHERE x is a row of resource r for param AND <where>)` — an owner-index probe. */
 function probe(ctx: CompileCtx, table: IndexTableName, r: string, typeExpr: Sql, code: string, where: (a: string) => Sql): Sql {
   const a = nextAlias();
-  return sql`EXISTS (SELECT 1 FROM ${sql.table(table)} AS ${sql.raw(a)} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${typeExpr} AND ${col(a, 'id')} = ${col(r, 'id')} AND ${col(a, 'param')} = ${code} AND ${where(a)})`;
+  // Without ANALYZE statistics SQLite may probe through a value index whose range matches most rows
+  // (e.g. low < X), making the probe a scan per candidate; the owner index is always the right one.
+  const hint = ctx.dialect === 'sqlite' ? sql` INDEXED BY ${sql.raw(`${table}_owner`)}` : sql``;
+  return sql`EXISTS (SELECT 1 FROM ${sql.table(table)} AS ${sql.raw(a)}${hint} WHERE ${col(a, 'tenant')} = ${ctx.tenant} AND ${col(a, 'type')} = ${typeExpr} AND ${col(a, 'id')} = ${col(r, 'id')} AND ${col(a, 'param')} = ${code} AND ${where(a)})`;
 }
 
 /**

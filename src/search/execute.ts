@@ -54,7 +54,7 @@ export function planWhere(ctx: SearchContext, type: string | undefined, req: Pic
     const pid = ctx.compartment.id;
     base.push(single ? inCompartment(ctx.tenant, 'r', single, pid) : inCompartmentAnyType(ctx.tenant, 'r', types.length > 0 ? types : compartmentTypes(), pid));
   }
-  const criteria = compileCriteria({ tenant: ctx.tenant }, [...req.criteria, ...extra], 'r', typeExpr);
+  const criteria = compileCriteria({ tenant: ctx.tenant, dialect: ctx.dialect }, [...req.criteria, ...extra], 'r', typeExpr);
   return { base, criteria, types, single };
 }
 

@@ -17,7 +17,7 @@ export async function observationLastN(ctx: SearchContext, req: SearchRequest, m
       SELECT r.type AS type, r.id AS id, r.content AS content,
         ROW_NUMBER() OVER (
           PARTITION BY s.target_type, s.target_id, c.system, c.code
-          ORDER BY (SELECT MAX(d.high) FROM idx_date AS d WHERE d.tenant = r.tenant AND d.type = r.type AND d.id = r.id AND d.param = 'date') DESC, r.id
+          ORDER BY (SELECT MAX(d.high) FROM idx_date AS d${ctx.dialect === 'sqlite' ? sql` INDEXED BY idx_date_owner` : sql``} WHERE d.tenant = r.tenant AND d.type = r.type AND d.id = r.id AND d.param = 'date') DESC, r.id
         ) AS rn
       FROM resources AS r
       JOIN idx_reference AS s ON s.tenant = r.tenant AND s.type = r.type AND s.id = r.id AND s.param = 'subject' AND s.target_id IS NOT NULL
