@@ -41,6 +41,8 @@ export async function migrateLocalisation(db: AnyKysely): Promise<void> {
     .execute();
   // Lookup (pseudonym [+ category]) and idempotency in one index.
   await db.schema.createIndex('gf_localisation_key').ifNotExists().unique().on('gf_localisation').columns(['tenant', 'pseudonym', 'category', 'custodian']).execute();
+  // Search by pseudonym in id order (keyset paging) without a sort or a scan of the primary key.
+  await db.schema.createIndex('gf_localisation_subject').ifNotExists().on('gf_localisation').columns(['tenant', 'pseudonym', 'id']).execute();
   // A custodian's own records by registering installation (reconciliation), keyset-paged by id.
   await db.schema.createIndex('gf_localisation_custodian').ifNotExists().on('gf_localisation').columns(['tenant', 'custodian', 'source', 'id']).execute();
 }
