@@ -84,15 +84,7 @@ export class ResourceStore {
       .where('type', '=', type)
       .where('id', '=', id)
       .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      type,
-      id,
-      versionId: row.version_id,
-      lastUpdated: row.last_updated,
-      deleted: row.deleted === 1,
-      content: row.content,
-    };
+    return row && toStored({ type, id, ...row });
   }
 
   async readVersion(tenant: string, type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -104,16 +96,7 @@ export class ResourceStore {
       .where('id', '=', id)
       .where('version_id', '=', versionId)
       .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      type,
-      id,
-      versionId: row.version_id,
-      lastUpdated: row.last_updated,
-      deleted: row.deleted === 1,
-      content: row.content,
-      method: row.method,
-    };
+    return row && toStored({ type, id, ...row });
   }
 
   /** Has this id ever existed (any version)? Distinguishes 404 from 410. */
@@ -169,15 +152,7 @@ export class ResourceStore {
       .orderBy('version_id', 'desc')
       .limit(opts.count + 1)
       .execute();
-    const entries = rows.slice(0, opts.count).map((r) => ({
-      type: r.type,
-      id: r.id,
-      versionId: r.version_id,
-      lastUpdated: r.last_updated,
-      deleted: r.deleted === 1,
-      content: r.content,
-      method: r.method,
-    }));
+    const entries = rows.slice(0, opts.count).map(toStored);
     const last = entries[entries.length - 1];
     const next =
       rows.length > opts.count && last
@@ -283,6 +258,10 @@ export class ResourceStore {
     }
     return out;
   }
+}
+
+function toStored(r: { type: string; id: string; version_id: number; last_updated: string; deleted: number; content: string; method?: string }): StoredVersion {
+  return { type: r.type, id: r.id, versionId: r.version_id, lastUpdated: r.last_updated, deleted: r.deleted === 1, content: r.content, method: r.method };
 }
 
 interface CurrentVersion {
