@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { ServerDeps } from '../server/context.ts';
+import { nextTimestamp } from '../storage/resource-store.ts';
 import { runExport, type ExportParams, type OutputFile } from './export.ts';
 import { fileSource, importSources, lineErrorOutcome, urlSource, type ImportSource } from './importer.ts';
 import { bulkDb, ensureBulkSchema, type BulkDb, type BulkJobTable, type JobKind } from './schema.ts';
@@ -141,6 +142,9 @@ export class BulkService {
   /** Records a job and queues it. */
   async submit(tenant: string, kind: JobKind, request: string, params: ExportParams | ImportParams): Promise<JobView> {
     const now = new Date().toISOString();
+    // From the store's clock: every later write gets a strictly later lastUpdated, so `_since=transactionTime`
+    // of a follow-up export picks up exactly the changes this one did not include.
+    const transactionTime = nextTimestamp();
     const row: BulkJobTable = {
       tenant,
       id: randomUUID(),
@@ -149,7 +153,7 @@ export class BulkService {
       request,
       params: JSON.stringify(params),
       progress: 'queued',
-      transaction_time: now,
+      transaction_time: transactionTime,
       result: null,
       error: null,
       created: now,
@@ -164,7 +168,7 @@ export class BulkService {
   async get(tenant: string, id: string): Promise<JobView | undefined> {
     const row = await this.db.selectFrom('bulk_jobs').selectAll().where('tenant', '=', tenant).where('id', '=', id).executeTakeFirst();
     if (!row || row.status === 'cancelled') return undefined;
-    if (row.expires && row.expires <= new Date().toISOString()) {
+    if (this.expired(row)) {
       await this.remove(tenant, id);
       return undefined;
     }
@@ -212,9 +216,16 @@ export class BulkService {
 
   /** Deletes expired jobs and their files. */
   async sweep(): Promise<void> {
-    const now = new Date().toISOString();
-    const expired = await this.db.selectFrom('bulk_jobs').select(['tenant', 'id']).where('expires', '<=', now).execute();
-    for (const j of expired) await this.remove(j.tenant, j.id);
+    const finished = await this.db.selectFrom('bulk_jobs').select(['tenant', 'id', 'status', 'updated', 'expires']).where('status', 'in', ['completed', 'failed']).execute();
+    for (const j of finished) if (this.expired(j)) await this.remove(j.tenant, j.id);
+  }
+
+  /** A finished job expires at its recorded time, or earlier when the configured expiry has since been shortened. */
+  private expired(row: Pick<BulkJobTable, 'status' | 'updated' | 'expires'>): boolean {
+    if (row.status !== 'completed' && row.status !== 'failed') return false;
+    const now = Date.now();
+    if (row.expires && Date.parse(row.expires) <= now) return true;
+    return Date.parse(row.updated) + this.config.expiryMs <= now;
   }
 
   private async remove(tenant: string, id: string): Promise<void> {
