@@ -110,8 +110,9 @@ export function datePredicate(v: DateValue, low: Sql, high: Sql): Sql {
  * digits), the comparisons use the value itself. Indexed values are points or ranges (low/high).
  */
 function numberRangePredicate(v: { prefix: NumberValue['prefix']; value: number; low: number; high: number }, low: Sql, high: Sql): Sql {
-  const lo = sql`COALESCE(${low}, -1e308)`;
-  const hi = sql`COALESCE(${high}, 1e308)`;
+  // Open range ends are stored as ±1e308 (see extract.ts), so plain comparisons can use the indexes.
+  const lo = low;
+  const hi = high;
   switch (v.prefix) {
     case 'eq':
       return sql`(${lo} >= ${v.low} AND ${hi} < ${v.high})`;

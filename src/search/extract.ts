@@ -208,6 +208,7 @@ export function canonicalUnit(code: string | undefined): { factor: number; code:
 }
 
 const UCUM = 'http://unitsofmeasure.org';
+const OPEN = 1e308;
 
 export function numberValues(n: Node): RowOf<'idx_number'>[] {
   const v = n.v;
@@ -241,10 +242,11 @@ export function numberValues(n: Node): RowOf<'idx_number'>[] {
     return [
       {
         ...any,
-        low: lo?.low ?? null,
-        high: hi?.high ?? null,
-        canon_low: lo?.canon_low ?? null,
-        canon_high: hi?.canon_high ?? null,
+        // Open ends as ±1e308 rather than NULL keep the range predicates plain column comparisons (indexable).
+        low: lo?.low ?? -OPEN,
+        high: hi?.high ?? OPEN,
+        canon_low: any.canon_code ? (lo?.canon_low ?? -OPEN) : null,
+        canon_high: any.canon_code ? (hi?.canon_high ?? OPEN) : null,
       },
     ];
   }

@@ -169,13 +169,13 @@ const COLUMNS: { [T in IndexTableName]: [Exclude<keyof IndexTables[T], keyof Own
 
 /** Value indexes per table (after tenant, param, type). */
 // Deliberately few: every index costs on each write. `:exact` also constrains the normalised `value`, and
-// the rarer :text / :identifier / high-bound filters run on the (tenant, param, type) prefix.
+// the rarer :text / :identifier filters run on the (tenant, param, type) prefix.
 const VALUE_INDEXES: Record<IndexTableName, string[][]> = {
   idx_string: [['value']],
   idx_token: [['code', 'system']],
   idx_reference: [['target_id', 'target_type'], ['url']],
   idx_date: [['low'], ['high']],
-  idx_number: [['low']],
+  idx_number: [['low'], ['high']],
   idx_uri: [['value']],
   idx_composite: [['c1_val', 'c2_val']],
 };

@@ -79,6 +79,8 @@ export const tenant1: FhirResource[] = [
   { resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] } },
   { resourceType: 'RiskAssessment', id: 'ra1', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [{ probabilityDecimal: 0.25 }] },
   { resourceType: 'RiskAssessment', id: 'ra2', status: 'final', subject: { reference: 'Patient/p2' }, prediction: [{ probabilityDecimal: 0.255 }] },
+  { resourceType: 'RiskAssessment', id: 'ra3', status: 'final', subject: { reference: 'Patient/p3' }, prediction: [{ probabilityRange: { low: { value: 0.1 }, high: { value: 0.2 } } }] },
+  { resourceType: 'RiskAssessment', id: 'ra4', status: 'final', subject: { reference: 'Patient/p3' }, prediction: [{ probabilityRange: { low: { value: 0.5 } } }] },
   { resourceType: 'ValueSet', id: 'vs1', status: 'active', url: 'http://example.org/fhir/ValueSet/a' },
   { resourceType: 'ValueSet', id: 'vs2', status: 'active', url: 'http://example.org/other/b' },
 ];

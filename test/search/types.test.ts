@@ -80,7 +80,10 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=0.25'), ['ra1'], '0.255 is outside [0.245, 0.255)');
       assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=0.3'), ['ra1', 'ra2'], 'one decimal: [0.25, 0.35)');
       assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=0.30'), []);
-      assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=gt0.25'), ['ra2']);
+      assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=gt0.25'), ['ra2', 'ra4'], 'ra4 is a range open upwards');
+      assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=gt0.15&probability=lt0.12'), ['ra3'], 'range [0.1, 0.2]');
+      assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=gt0.9'), ['ra4']);
+      assert.deepEqual(await ids(engine, 'RiskAssessment', 'probability=lt0.05'), []);
       assert.deepEqual(await ids(engine, 'Observation', 'value-quantity=72'), ['obs1']);
       assert.deepEqual(await ids(engine, 'Observation', 'value-quantity=gt75'), ['obs2', 'obs4']);
       assert.deepEqual(await ids(engine, 'Observation', 'value-quantity=ap72'), ['obs1', 'obs3'], 'no unit given: 70 kg is within 10%');
