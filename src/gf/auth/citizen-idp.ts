@@ -154,7 +154,8 @@ ${people}
     res.statusCode = status;
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.setHeader('cache-control', 'no-store');
-    res.setHeader('content-security-policy', "default-src 'none'; form-action 'self'");
+    // no form-action: browsers apply it to the redirect chain after the post, which ends at the client's redirect_uri
+    res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     res.end(body);
   };
 

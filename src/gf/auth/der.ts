@@ -139,3 +139,27 @@ export function decodeSubjectAltName(value: Uint8Array): SanName[] {
   }
   return out;
 }
+
+/**
+ * The extnValue (inner bytes) of a certificate extension, walking the DER directly: Certificate → tbsCertificate →
+ * [3] extensions → Extension { extnID, critical?, extnValue OCTET STRING }. Undefined when absent.
+ */
+export function certificateExtension(certDer: Uint8Array, oid: string): Uint8Array | undefined {
+  const [cert] = readTlvs(certDer);
+  if (!cert || cert.tag !== 0x30) throw new Error('not a certificate');
+  const [tbs] = readTlvs(cert.content);
+  if (!tbs || tbs.tag !== 0x30) throw new Error('not a certificate');
+  const exts = readTlvs(tbs.content).find((t) => t.tag === 0xa3);
+  if (!exts) return undefined;
+  const [seq] = readTlvs(exts.content);
+  if (!seq) return undefined;
+  const want = encodeOid(oid).subarray(2);
+  for (const ext of readTlvs(seq.content)) {
+    const parts = readTlvs(ext.content);
+    const id = parts[0];
+    if (!id || id.tag !== 0x06 || Buffer.compare(Buffer.from(id.content), Buffer.from(want)) !== 0) continue;
+    const value = parts.find((p) => p.tag === 0x04);
+    return value?.content;
+  }
+  return undefined;
+}

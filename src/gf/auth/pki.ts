@@ -21,7 +21,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import { decodeSubjectAltName, encodeSubjectAltName, type SanName } from './der.ts';
+import { certificateExtension, decodeSubjectAltName, encodeSubjectAltName, type SanName } from './der.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
@@ -197,20 +197,20 @@ function checkDigits(what: string, v: string, min: number, max: number): void {
 /** Reads the UZI identity (URA, UZI system number, AGB) and validity of a certificate. Accepts DER or PEM. */
 export function certificateIdentity(cert: Uint8Array | string): CertificateIdentity {
   const der = typeof cert === 'string' ? pemToDer(cert) : cert;
-  const c = new x509.X509Certificate(der);
-  const ext = c.getExtension('2.5.29.17');
-  const names = ext ? decodeSubjectAltName(new Uint8Array(ext.value)) : [];
+  const c = new NodeX509(der);
+  const ext = certificateExtension(der, '2.5.29.17');
+  const names = ext ? decodeSubjectAltName(ext) : [];
   const other = names.find((n): n is Extract<SanName, { type: 'otherName' }> => n.type === 'otherName' && parseUziOtherName(n.value) !== undefined);
   const uzi = other ? parseUziOtherName(other.value) : undefined;
   return {
-    subject: c.subject,
+    subject: c.subject.split('\n').join(', '),
     ura: uzi?.ura,
     uziSys: uzi?.uziNr,
     agb: uzi?.agb,
     otherName: other?.value,
     dnsNames: names.filter((n) => n.type === 'dns').map((n) => n.value),
-    notBefore: c.notBefore,
-    notAfter: c.notAfter,
+    notBefore: new Date(c.validFrom),
+    notAfter: new Date(c.validTo),
     x5tS256: x5tS256(der),
   };
 }
@@ -234,17 +234,30 @@ export function privateKeyFromPem(pem: string): KeyObject {
   return createPrivateKey(pem);
 }
 
-/** Checks that `certPem` was signed by the CA and is within its validity at `now`. */
+const caCache = new Map<string, NodeX509>();
+
+/** Was the certificate issued (and signed) by one of the CAs? */
+export function certificateIssuedBy(cert: Uint8Array | string, caCertPems: string[]): boolean {
+  const c = new NodeX509(typeof cert === 'string' ? pemToDer(cert) : Buffer.from(cert));
+  for (const pem of caCertPems) {
+    let ca = caCache.get(pem);
+    if (!ca) {
+      ca = new NodeX509(pem);
+      if (caCache.size > 100) caCache.clear();
+      caCache.set(pem, ca);
+    }
+    if (c.checkIssued(ca) && c.verify(ca.publicKey)) return true;
+  }
+  return false;
+}
+
+/** Checks that the certificate is within its validity at `now` and (when CAs are given) issued by one of them. */
 export function certificateValidAt(cert: Uint8Array | string, caCertPems: string[], now: Date): { ok: true } | { ok: false; reason: string } {
   const c = new NodeX509(typeof cert === 'string' ? pemToDer(cert) : Buffer.from(cert));
   if (now < new Date(c.validFrom)) return { ok: false, reason: 'certificate not yet valid' };
   if (now > new Date(c.validTo)) return { ok: false, reason: 'certificate expired' };
-  if (caCertPems.length === 0) return { ok: true };
-  for (const pem of caCertPems) {
-    const ca = new NodeX509(pem);
-    if (c.checkIssued(ca) && c.verify(ca.publicKey)) return { ok: true };
-  }
-  return { ok: false, reason: 'certificate not issued by a trusted CA' };
+  if (caCertPems.length > 0 && !certificateIssuedBy(cert, caCertPems)) return { ok: false, reason: 'certificate not issued by a trusted CA' };
+  return { ok: true };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

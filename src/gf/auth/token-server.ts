@@ -26,7 +26,7 @@ import {
 import { PURPOSES, parseSmartScope, readPersonClaims, scopeCovered, type PersonClaims } from './claims.ts';
 import { MemoryJtiStore, type JtiStore } from './jti-store.ts';
 import { peerCertificateOf } from './mtls.ts';
-import { certificateIdentity, certificateValidAt } from './pki.ts';
+import { certificateIdentity, certificateIssuedBy, x5tS256, type KeyStore } from './pki.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const ASSERTION_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'RS384', 'PS256', 'PS384'];
@@ -178,6 +178,24 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
   const jwks = { keys: opts.signingKeys.map((k) => k.publicJwk) };
   const keyCache = new Map<string, ReturnType<typeof importJWK>>();
 
+  // Parsing and chain-checking a certificate costs far more than the rest of a token request: remember the facts
+  // per certificate (by thumbprint); the validity window is still checked against the clock on every request.
+  const certCache = new Map<string, { notBefore: number; notAfter: number; trusted: boolean; ura?: string }>();
+  const checkCertificate = (der: Buffer, at: number, tlsVerified = false): { ok: true; ura?: string } | { ok: false; reason: string } => {
+    const key = x5tS256(der);
+    let facts = certCache.get(key);
+    if (!facts) {
+      const id = certificateIdentity(der);
+      facts = { notBefore: id.notBefore.getTime(), notAfter: id.notAfter.getTime(), trusted: trusted.length === 0 || certificateIssuedBy(der, trusted), ura: id.ura };
+      if (certCache.size >= 10_000) certCache.clear();
+      certCache.set(key, facts);
+    }
+    if (at < facts.notBefore) return { ok: false, reason: 'certificate not yet valid' };
+    if (at > facts.notAfter) return { ok: false, reason: 'certificate expired' };
+    if (!facts.trusted && !tlsVerified) return { ok: false, reason: 'certificate not issued by a trusted CA' };
+    return { ok: true, ura: facts.ura };
+  };
+
   const checkTenant = async (req: FastifyRequest): Promise<string> => {
     const { tenant } = req.params as { tenant: string };
     if (opts.hasTenant && !(await opts.hasTenant(tenant))) throw new OAuthError(404, 'invalid_request', `Tenant '${tenant}' is not known on this node`);
@@ -233,15 +251,13 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
     let lastError: unknown;
     for (const jwk of candidates) {
       if (jwk.x5c?.[0]) {
-        const der = Buffer.from(jwk.x5c[0], 'base64');
-        const valid = certificateValidAt(der, trusted, new Date(at));
-        if (!valid.ok) {
-          lastError = invalidClient(`client key '${jwk.kid ?? '?'}': ${valid.reason}`);
+        const cert = checkCertificate(Buffer.from(jwk.x5c[0], 'base64'), at);
+        if (!cert.ok) {
+          lastError = invalidClient(`client key '${jwk.kid ?? '?'}': ${cert.reason}`);
           continue;
         }
-        const ura = certificateIdentity(der).ura;
-        if (ura !== undefined && ura !== client.ura) {
-          lastError = invalidClient(`client key '${jwk.kid ?? '?'}' is certified for URA ${ura}, not ${client.ura}`);
+        if (cert.ura !== undefined && cert.ura !== client.ura) {
+          lastError = invalidClient(`client key '${jwk.kid ?? '?'}' is certified for URA ${cert.ura}, not ${client.ura}`);
           continue;
         }
       }
@@ -286,12 +302,11 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
     if (!peer && opts.requireClientCertificate) throw invalidClient('this token endpoint requires mutual TLS with the client certificate');
     let cnf: { 'x5t#S256': string } | undefined;
     if (peer) {
-      if (!peer.authorized) {
-        const v = trusted.length > 0 ? certificateValidAt(peer.der, trusted, new Date(at)) : { ok: false as const, reason: peer.authorizationError ?? 'not verified' };
-        if (!v.ok) throw invalidClient(`TLS client certificate not accepted: ${v.reason}`);
-      }
-      const ura = certificateIdentity(peer.der).ura;
-      if (ura !== client.ura) throw invalidClient(`TLS client certificate is for URA ${ura ?? '(none)'}, client '${clientId}' acts for URA ${client.ura}`);
+      // trusted when the TLS layer verified it against the server's CAs, or when it chains to trustedCaPems
+      const cert = checkCertificate(peer.der, at, peer.authorized);
+      if (!cert.ok) throw invalidClient(`TLS client certificate not accepted: ${cert.reason}`);
+      if (!peer.authorized && trusted.length === 0) throw invalidClient(`TLS client certificate not accepted: ${peer.authorizationError ?? 'not verified'}`);
+      if (cert.ura !== client.ura) throw invalidClient(`TLS client certificate is for URA ${cert.ura ?? '(none)'}, client '${clientId}' acts for URA ${client.ura}`);
       cnf = { 'x5t#S256': peer.x5tS256 };
     }
 
@@ -401,6 +416,19 @@ export async function createClientAssertion(a: ClientAssertionInput): Promise<st
 /** The form body of a client-credentials token request. */
 export function tokenRequestBody(assertion: string, scope: string): string {
   return new URLSearchParams({ grant_type: 'client_credentials', scope, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }).toString();
+}
+
+/**
+ * Clients from the local key store (demo, single machine): client_id = the organisation's URA, keys = its JWKS of
+ * currently valid certificates. The addressing directory replaces this between machines.
+ */
+export function keyStoreClientRegistry(store: KeyStore, opts: { scopes?: string[] } = {}): ResolveClient {
+  return (clientId) => {
+    if (!/^\d{8}$/.test(clientId)) return undefined;
+    const org = store.org(clientId);
+    if (!org) return undefined;
+    return { clientId, ura: org.ura, name: org.name, jwks: store.jwks(org.ura), scopes: opts.scopes };
+  };
 }
 
 /** A static client registry (tests, demo; the addressing directory replaces it). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateKeyPairSync } from 'node:crypto';
 import { KeyStore } from '../../../src/gf/auth/pki.ts';
-import { CLIENT_ASSERTION_TYPE, createClientAssertion, tokenRequestBody } from '../../../src/gf/auth/token-server.ts';
+import { CLIENT_ASSERTION_TYPE, createClientAssertion, keyStoreClientRegistry, tokenRequestBody } from '../../../src/gf/auth/token-server.ts';
 import { URA_A, assertionBody, startNode, testPki, type Pki, type TestNode } from './helpers.ts';
 
 let pki: Pki;
@@ -201,8 +201,8 @@ describe('token server with keys from the key store: rotation', () => {
       server: {
         now: () => clock,
         trustedCaPems: [store.caCertPem()],
-        // the registry answers with the store's JWKS as of the real date: it still lists the old key
-        resolveClient: (id) => (id === 'client-a' ? { clientId: 'client-a', ura: URA_A, jwks: store.jwks(URA_A) } : undefined),
+        // client_id = URA; the registry answers with the store's JWKS as of the real date: it still lists the old key
+        resolveClient: keyStoreClientRegistry(store),
       },
     });
   });
@@ -213,7 +213,7 @@ describe('token server with keys from the key store: rotation', () => {
 
   const tryKey = async (kid: string) => {
     const c = store.credential(URA_A, { kid });
-    const body = await assertionBody(rotNode, { ...c, x5tS256: c.x5tS256, notBefore: new Date(c.notBefore), notAfter: new Date(c.notAfter) }, { now: clock });
+    const body = await assertionBody(rotNode, { ...c, x5tS256: c.x5tS256, notBefore: new Date(c.notBefore), notAfter: new Date(c.notAfter) }, { now: clock, clientId: URA_A });
     const res = await fetch(rotNode.tokenEndpoint(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
