@@ -11,6 +11,9 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   // Kysely<any> is what schema builders accept for tables outside the typed Database interface.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema DDL is untyped by design
   const ddl = db as unknown as Kysely<any>;
+  // Key columns compare by code point on PostgreSQL (COLLATE "C"), as on SQLite: keyset paging orders the same
+  // on both engines, and joins with the search index tables (also "C") can use the primary key.
+  const key = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
   await ddl.schema
     .createTable('tenants')
     .ifNotExists()
@@ -24,11 +27,11 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await ddl.schema
     .createTable('resources')
     .ifNotExists()
-    .addColumn('tenant', 'text', (c) => c.notNull())
-    .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('tenant', key, (c) => c.notNull())
+    .addColumn('type', key, (c) => c.notNull())
+    .addColumn('id', key, (c) => c.notNull())
     .addColumn('version_id', 'integer', (c) => c.notNull())
-    .addColumn('last_updated', 'text', (c) => c.notNull())
+    .addColumn('last_updated', key, (c) => c.notNull())
     .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('content', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('resources_pk', ['tenant', 'type', 'id'])
@@ -43,11 +46,11 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await ddl.schema
     .createTable('resource_history')
     .ifNotExists()
-    .addColumn('tenant', 'text', (c) => c.notNull())
-    .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('tenant', key, (c) => c.notNull())
+    .addColumn('type', key, (c) => c.notNull())
+    .addColumn('id', key, (c) => c.notNull())
     .addColumn('version_id', 'integer', (c) => c.notNull())
-    .addColumn('last_updated', 'text', (c) => c.notNull())
+    .addColumn('last_updated', key, (c) => c.notNull())
     .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('method', 'text', (c) => c.notNull())
     .addColumn('content', 'text', (c) => c.notNull())
