@@ -27,7 +27,12 @@ Options:
   -h, --help              show this help
 `;
 
-export async function importCommand(argv: string[]): Promise<number> {
+export interface CommandIo {
+  out: { write(s: string): unknown };
+  err: { isTTY?: boolean; write(s: string): unknown };
+}
+
+export async function importCommand(argv: string[], io: CommandIo = { out: process.stdout, err: process.stderr }): Promise<number> {
   // --quiet is a flag; the shared parser takes string options only.
   const quiet = argv.includes('--quiet');
   const { values, positionals } = parse(
@@ -43,7 +48,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     true,
   );
   if (values.help) {
-    process.stdout.write(IMPORT_HELP);
+    io.out.write(IMPORT_HELP);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('import needs a DIR (a region from `schakel synth --out DIR`, or a folder of .ndjson files)');
@@ -65,17 +70,17 @@ export async function importCommand(argv: string[]): Promise<number> {
   let shown = 0;
   const onLineError = (e: LineError) => {
     errorsOut?.write(JSON.stringify(lineErrorOutcome(e)) + '\n');
-    if (shown++ < 10) process.stderr.write(`rejected: ${e.source} line ${e.line}: ${e.issues.map((i) => i.diagnostics).join('; ')}\n`);
+    if (shown++ < 10) io.err.write(`rejected: ${e.source} line ${e.line}: ${e.issues.map((i) => i.diagnostics).join('; ')}\n`);
   };
   // Ctrl+C: finish the running batch (its checkpoint commits with it), then stop; run again to resume.
   const abort = new AbortController();
   const onSignal = () => {
-    if (!abort.signal.aborted) process.stderr.write('\nStopping after the current batch; run the same command again to resume.\n');
+    if (!abort.signal.aborted) io.err.write('\nStopping after the current batch; run the same command again to resume.\n');
     abort.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = bulkProgress('import');
+  const progress = bulkProgress('import', io.err);
   try {
     const pauseAfter = testPauseAfter();
     let batches = 0;
@@ -87,18 +92,18 @@ export async function importCommand(argv: string[]): Promise<number> {
         if (!quiet) progress(done, total, resources);
         if (pauseAfter !== undefined && ++batches === pauseAfter) {
           // Test hook: simulate a crash mid-import at a known point (the test kills the process here).
-          process.stderr.write('import paused (test)\n');
+          io.err.write('import paused (test)\n');
           await new Promise(() => {});
         }
       },
     });
     if (!quiet) progress.finish();
-    for (const t of res.tenantsCreated) process.stdout.write(`Created tenant ${t}\n`);
+    for (const t of res.tenantsCreated) io.out.write(`Created tenant ${t}\n`);
     const skipped = res.files.filter((f) => f.skipped).length;
     const resumed = res.files.filter((f) => f.resumedAt > 0 && !f.skipped).length;
     const written = res.written;
     const rate = res.seconds > 0 ? Math.round(written / res.seconds) : 0;
-    process.stdout.write(
+    io.out.write(
       `${res.aborted ? 'Interrupted' : 'Imported'}: ${written} resources written in ${res.seconds.toFixed(1)}s (${rate}/s) into ` +
         `${plan.tenants.length} tenant(s) from ${res.files.length} file(s)` +
         `${skipped ? `; ${skipped} file(s) already imported earlier` : ''}${resumed ? `; ${resumed} resumed from a checkpoint` : ''}` +
