@@ -16,7 +16,7 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { ageOn, checkRegistry, mandatesOf, type Citizen, type MandateRegistry } from './mandates.ts';
 
 export const LOA_SUBSTANTIAL = 'http://eidas.europa.eu/LoA/substantial';
@@ -33,6 +33,8 @@ export interface CitizenIdpOptions {
   pairwiseSecret?: Buffer;
   /** Clock for mandate rules (ages, validity). */
   now?: () => Date;
+  /** Trust X-Forwarded-* headers (only behind a reverse proxy that sets them). Default false. */
+  trustProxy?: boolean;
 }
 
 export interface CitizenIdp {
@@ -40,6 +42,70 @@ export interface CitizenIdp {
   mountPath: string;
   /** Node http handler for everything under the mount path. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * In-memory storage for the provider's sessions, interactions, codes, tokens and grants — per IdP instance, entries
+ * expire with their TTL. A test IdP keeps nothing across restarts by design (logins simply start again).
+ */
+function memoryAdapterFactory(): (name: string) => Adapter {
+  const entries = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
+  const byGrant = new Map<string, Set<string>>();
+  const uids = new Map<string, string>();
+  let sweepAt = 0;
+  const live = (key: string) => {
+    const e = entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= Date.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return e.payload;
+  };
+  const sweep = () => {
+    const now = Date.now();
+    if (now < sweepAt) return;
+    sweepAt = now + 60_000;
+    for (const [k, e] of entries) if (e.expiresAt <= now) entries.delete(k);
+    for (const [u, k] of uids) if (!entries.has(k)) uids.delete(u);
+    for (const [g, keys] of byGrant) {
+      for (const k of keys) if (!entries.has(k)) keys.delete(k);
+      if (keys.size === 0) byGrant.delete(g);
+    }
+  };
+  return (name) => {
+    const key = (id: string) => `${name}:${id}`;
+    return {
+      upsert: async (id, payload, expiresIn) => {
+        sweep();
+        const k = key(id);
+        entries.set(k, { payload, expiresAt: Date.now() + (expiresIn ?? 3600) * 1000 });
+        if (payload.grantId) {
+          const set = byGrant.get(payload.grantId) ?? new Set<string>();
+          set.add(k);
+          byGrant.set(payload.grantId, set);
+        }
+        if (payload.uid) uids.set(payload.uid, k);
+      },
+      find: async (id) => live(key(id)),
+      findByUid: async (uid) => {
+        const k = uids.get(uid);
+        return k ? live(k) : undefined;
+      },
+      findByUserCode: async () => undefined,
+      consume: async (id) => {
+        const p = live(key(id));
+        if (p) p.consumed = Math.floor(Date.now() / 1000);
+      },
+      destroy: async (id) => {
+        entries.delete(key(id));
+      },
+      revokeByGrantId: async (grantId) => {
+        for (const k of byGrant.get(grantId) ?? []) entries.delete(k);
+        byGrant.delete(grantId);
+      },
+    };
+  };
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -78,6 +144,7 @@ export function createCitizenIdp(opts: CitizenIdpOptions): CitizenIdp {
   const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `idp-${randomBytes(6).toString('hex')}`, alg: 'ES256', use: 'sig' };
 
   const configuration: Configuration = {
+    adapter: memoryAdapterFactory(),
     clients: opts.clients,
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256', subject_type: 'pairwise', token_endpoint_auth_method: 'none' },
     jwks: { keys: [signingJwk] },
@@ -126,7 +193,7 @@ export function createCitizenIdp(opts: CitizenIdpOptions): CitizenIdp {
     },
   };
   const provider = new Provider(opts.issuer, configuration);
-  provider.proxy = true;
+  provider.proxy = opts.trustProxy ?? false;
   const callback = provider.callback();
 
   const loginPage = (uid: string, clientName: string, minLoa: string, error?: string) => {
