@@ -47,7 +47,7 @@ function stats(ms: number[]) {
 }
 
 async function main() {
-  let cleanup = async () => {};
+  let cleanup: () => Promise<void>;
   let engine;
   if (useSqlite) {
     const dir = mkdtempSync(join(tmpdir(), 'schakel-bench-nvi-'));
