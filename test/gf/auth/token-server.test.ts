@@ -232,3 +232,21 @@ describe('token server with keys from the key store: rotation', () => {
     assert.equal(store.jwks(URA_A, new Date(clock)).keys.length, 1, 'the key store drops the expired key from the JWKS');
   });
 });
+
+describe('token server trust', () => {
+  it('refuses a client key whose certificate comes from an untrusted CA', async () => {
+    const p = await testPki();
+    const { createCa, issueCertificate, publicJwk } = await import('../../../src/gf/auth/pki.ts');
+    const rogueCa = await createCa({ name: 'Rogue CA' });
+    const rogue = await issueCertificate(rogueCa, { ura: URA_A, name: 'Huisartsenpraktijk A', uziSys: '911111111', agb: '0' });
+    const n = await startNode(p, { server: { resolveClient: () => ({ clientId: 'client-a', ura: URA_A, jwks: { keys: [publicJwk(rogue.certPem)] } }) } });
+    try {
+      const res = await fetch(n.tokenEndpoint(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: await assertionBody(n, rogue) });
+      const json = (await res.json()) as Record<string, string>;
+      assert.equal(res.status, 401);
+      assert.match(json.error_description, /not issued by a trusted CA/);
+    } finally {
+      await n.close();
+    }
+  });
+});
