@@ -14,6 +14,7 @@ Commands:
   synth         generate a synthetic Dutch region
   import        bulk-load a generated region or NDJSON files into the database
   audit         verify the audit log's hash chain (tamper detection)
+  keys          test PKI: organisation keys and UZI-style certificates, rotation
 
 Run 'schakel <command> --help' for a command's options.
 `;
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   synth: async () => (await import('../synth/cli.ts')).synthCommand,
   import: async () => (await import('./import.ts')).importCommand,
   audit: async () => (await import('./audit.ts')).auditCommand,
+  keys: async () => (await import('../gf/auth/keys-cli.ts')).keysCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
