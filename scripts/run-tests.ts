@@ -22,7 +22,8 @@ const files = findTests('test').filter((f) => filter.length === 0 || filter.some
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const stream = run({ files, concurrency: 2, execArgv: ['--import', 'tsx'] });
+// Test files inherit this process's --import tsx, so they run as TypeScript.
+const stream = run({ files, concurrency: 2 });
 stream.on('test:pass', (data) => {
   if (data.details?.type === 'suite') return;
   if (data.skip || data.todo) skipped++;
@@ -37,7 +38,7 @@ stream.on('test:fail', (data) => {
   }
   if (data.details?.type !== 'suite') failed++;
 });
-stream.compose(spec).pipe(process.stdout);
+stream.compose(new spec()).pipe(process.stdout);
 stream.on('end', () => {
   // Let the reporter flush before the summary line.
   setImmediate(() => {
