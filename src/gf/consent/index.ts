@@ -7,3 +7,5 @@ export { ConsentRegistry, CONSENT_TENANT } from './registry.ts';
 export type { ConsentRegistryOptions, DecideRequest, OpenRequest, PartyInput, PatientRef, Principal } from './registry.ts';
 export { registerConsentRoutes, decisionParameters } from './routes.ts';
 export type { ConsentRoutesOptions } from './routes.ts';
+export { ConsentClient } from './client.ts';
+export type { ConsentClientOptions } from './client.ts';

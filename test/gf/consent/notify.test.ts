@@ -61,7 +61,7 @@ const subscription = (criteria: string, endpoint: string, o: { payload?: string;
 });
 
 for (const db of engineNames()) {
-  describe(`consent change notifications (${db})`, () => {
+  describe(`consent change notifications (${db})`, { timeout: 60_000 }, () => {
     let s: ConsentServer;
     before(async () => {
       s = await startConsentServer(db, { notifier: { backoffMs: 20, attempts: 4, timeoutMs: 2000 } });
