@@ -119,12 +119,11 @@ export type IndexTableName = keyof IndexTables;
 
 type ColKind = 'text' | 'real';
 /**
- * Column layout per table, after the owner columns: [name, kind, not null]. Text columns searched by
- * range (starts-with on normalised strings, ISO date bounds, uri :below, composite values) get
- * COLLATE "C" on PostgreSQL so `>=`/`<` compare code points as SQLite's BINARY does. Every column that is
- * joined with `resources` (owner columns, target_type/target_id) keeps the database's default collation:
- * with differing collations PostgreSQL cannot use the resources primary key for `r.id IN (…)` and falls
- * back to a sequential scan.
+ * Column layout per table, after the owner columns: [name, kind, not null]. On PostgreSQL every text column
+ * is COLLATE "C": range scans (starts-with on normalised strings, ISO date bounds, uri :below) then compare
+ * code points as SQLite's BINARY does, and the columns joined with `resources` (owner columns,
+ * target_type/target_id) have the same collation as its key columns (storage/migrate.ts declares them "C");
+ * with differing collations PostgreSQL cannot use the resources primary key for `r.id IN (…)`.
  */
 const COLUMNS: { [T in IndexTableName]: [Exclude<keyof IndexTables[T], keyof Owner> & string, ColKind, boolean][] } = {
   idx_string: [
@@ -189,15 +188,7 @@ const VALUE_INDEXES: Record<IndexTableName, string[][]> = {
 
 export const INDEX_TABLES = Object.keys(COLUMNS) as IndexTableName[];
 
-const RANGE_COLUMNS = new Set([
-  'idx_string.value',
-  'idx_string.exact',
-  'idx_token.text',
-  'idx_date.low',
-  'idx_date.high',
-  'idx_uri.value',
-  ...['c1', 'c2', 'c3'].flatMap((c) => [`idx_composite.${c}_val`, `idx_composite.${c}_lo`, `idx_composite.${c}_hi`]),
-]);
+
 
 function colType(kind: ColKind, dialect: 'sqlite' | 'postgres', collateC: boolean): RawBuilder<unknown> {
   if (kind === 'real') return dialect === 'postgres' ? sql`double precision` : sql`real`;
@@ -210,12 +201,12 @@ export async function createIndexTables(db: Kysely<any>, dialect: 'sqlite' | 'po
     let ct = db.schema
       .createTable(table)
       .ifNotExists()
-      .addColumn('tenant', colType('text', dialect, false), (c) => c.notNull())
-      .addColumn('type', colType('text', dialect, false), (c) => c.notNull())
-      .addColumn('id', colType('text', dialect, false), (c) => c.notNull())
-      .addColumn('param', colType('text', dialect, false), (c) => c.notNull());
+      .addColumn('tenant', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('type', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('id', colType('text', dialect, true), (c) => c.notNull())
+      .addColumn('param', colType('text', dialect, true), (c) => c.notNull());
     for (const [name, kind, notNull] of COLUMNS[table]) {
-      ct = ct.addColumn(name, colType(kind, dialect, RANGE_COLUMNS.has(`${table}.${name}`)), (c) => (notNull ? c.notNull() : c));
+      ct = ct.addColumn(name, colType(kind, dialect, true), (c) => (notNull ? c.notNull() : c));
     }
     await ct.execute();
     await db.schema
@@ -256,8 +247,8 @@ function insertSql(table: IndexTableName, n: number, pg: boolean): string {
 }
 
 /**
- * Databases created by the first version of this module declared every text column COLLATE "C"; move the
- * non-range columns back to the default collation (PostgreSQL rebuilds the affected indexes).
+ * A database created while some columns used the default collation gets them moved to "C" (PostgreSQL
+ * rebuilds the affected indexes); a no-op on current databases.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema DDL on an untyped Kysely
 async function fixCollations(db: Kysely<any>, table: IndexTableName): Promise<void> {
@@ -265,9 +256,8 @@ async function fixCollations(db: Kysely<any>, table: IndexTableName): Promise<vo
     SELECT column_name, collation_name FROM information_schema.columns
     WHERE table_schema = current_schema() AND table_name = ${table} AND data_type = 'text'`.execute(db);
   for (const r of rows) {
-    const wantC = RANGE_COLUMNS.has(`${table}.${r.column_name}`);
-    if ((r.collation_name === 'C') === wantC) continue;
-    await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN ${sql.ref(r.column_name)} TYPE text COLLATE ${sql.raw(wantC ? '"C"' : '"default"')}`.execute(db);
+    if (r.collation_name === 'C') continue;
+    await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN ${sql.ref(r.column_name)} TYPE text COLLATE "C"`.execute(db);
   }
 }
 
