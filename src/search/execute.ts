@@ -86,7 +86,7 @@ export async function executeSearch(ctx: SearchContext, type: string | undefined
   if (count === 0) return { matches: [], includes: [], total };
 
   // Sort keys k0..kn, then type and id as tie-breakers (non-null).
-  const keys = req.sort.map((k, i) => sortColumn(k, 'r', ctx.tenant, i, plan.types));
+  const keys = req.sort.map((k, i) => sortColumn(k, 'r', ctx.tenant, ctx.dialect, i, plan.types));
   const joins = keys.filter((k) => k.join).map((k) => k.join!);
   const selectKeys = keys.map((k, i) => sql`${k.expr} AS ${sql.ref(`k${i}`)}`);
   const cols = [

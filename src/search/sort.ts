@@ -16,7 +16,7 @@ export type KeyValue = string | number | null;
 export interface SortColumn {
   expr: Sql;
   desc: boolean;
-  /** LEFT JOIN providing `expr`, when the key comes from an index table. */
+  /** LEFT JOIN providing `expr` (PostgreSQL form). */
   join?: Sql;
 }
 
@@ -31,17 +31,23 @@ const SORT_SOURCE: Record<string, { table: string; asc: string; desc: string }> 
 };
 
 /**
- * SQL for one sort key of row `r`: ascending uses the smallest value, descending the largest. Index-based
- * keys are a LEFT JOIN on the per-resource aggregate (computed once for the whole type), not a correlated
- * subquery: SQLite's planner tends to probe a correlated MIN/MAX through the (tenant, param, type, value)
- * index, which turns a sort over N resources into N × N work.
+ * SQL for one sort key of row `r`: ascending uses the smallest value, descending the largest.
+ * SQLite: a correlated MIN/MAX over the resource's own index rows, cost proportional to the matching
+ * resources; the owner index is named explicitly, since without statistics the planner would probe through
+ * the (tenant, param, type, value) index and turn the sort into N × N work.
+ * PostgreSQL: a LEFT JOIN on the per-resource aggregate, which its planner hashes once (measured about
+ * twice as fast as the correlated form there).
  */
-export function sortColumn(key: SortKey, r: string, tenant: string, i: number, types: string[]): SortColumn {
+export function sortColumn(key: SortKey, r: string, tenant: string, dialect: 'sqlite' | 'postgres', i: number, types: string[]): SortColumn {
   if (key.code === '_id') return { expr: sql.ref(`${r}.id`), desc: key.desc };
   if (key.code === '_lastUpdated') return { expr: sql.ref(`${r}.last_updated`), desc: key.desc };
   const src = SORT_SOURCE[effectiveType(key.param!)];
   const c = key.desc ? src.desc : src.asc;
   const agg = key.desc ? sql`MAX(${sql.ref(`s.${c}`)})` : sql`MIN(${sql.ref(`s.${c}`)})`;
+  if (dialect === 'sqlite') {
+    const expr = sql`(SELECT ${agg} FROM ${sql.table(src.table)} AS s INDEXED BY ${sql.raw(`${src.table}_owner`)} WHERE s.tenant = ${tenant} AND s.type = ${sql.ref(`${r}.type`)} AND s.id = ${sql.ref(`${r}.id`)} AND s.param = ${key.param!.code})`;
+    return { expr, desc: key.desc };
+  }
   const alias = `sk${i}`;
   const typeCond = types.length === 1 ? sql`s.type = ${types[0]}` : types.length > 1 ? sql`s.type IN (${sql.join(types)})` : sql`1 = 1`;
   const join = sql`LEFT JOIN (SELECT s.type AS type, s.id AS id, ${agg} AS v FROM ${sql.table(src.table)} AS s WHERE s.tenant = ${tenant} AND s.param = ${key.param!.code} AND ${typeCond} GROUP BY s.type, s.id) AS ${sql.raw(alias)} ON ${sql.ref(`${alias}.type`)} = ${sql.ref(`${r}.type`)} AND ${sql.ref(`${alias}.id`)} = ${sql.ref(`${r}.id`)}`;
