@@ -131,3 +131,30 @@ export async function putAll(base: string, resources: { resourceType: string; id
   });
   if (res.status !== 200) throw new Error(`transaction answered ${res.status}: ${await res.text()}`);
 }
+
+/** Like exportAll, but only counts the downloaded resources per type (streaming; for large exports). */
+export async function exportCounts(kickOffUrl: string): Promise<{ manifest: Manifest; counts: Record<string, number> }> {
+  const k = await kickOff(kickOffUrl);
+  if (k.status !== 202 || !k.location) throw new Error(`kick-off answered ${k.status}: ${JSON.stringify(k.body)}`);
+  const done = await poll(k.location, 500);
+  if (done.status !== 200) throw new Error(`status answered ${done.status}: ${JSON.stringify(done.body)}`);
+  const manifest = done.body as Manifest;
+  const counts: Record<string, number> = {};
+  const count = (line: string) => {
+    const t = (JSON.parse(line) as { resourceType: string }).resourceType;
+    counts[t] = (counts[t] ?? 0) + 1;
+  };
+  for (const o of manifest.output) {
+    const res = await fetch(o.url);
+    if (res.status !== 200 || !res.body) throw new Error(`download of ${o.url} answered ${res.status}`);
+    let rest = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) if (l) count(l);
+    }
+    if (rest) count(rest);
+  }
+  return { manifest, counts };
+}
