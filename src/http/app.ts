@@ -13,6 +13,9 @@ import { parsePrefer } from '../server/prefer.ts';
 import { isReservedTenant, type TenantRegistry } from '../tenants/registry.ts';
 import { randomUUID } from 'node:crypto';
 import { accessRecord } from '../gf/audit/access.ts';
+import { enforce, type AccessGrant, type EnforcementDeps } from '../gf/authorisation/enforce.ts';
+import { narrow } from '../gf/authorisation/narrow.ts';
+import { peerCertificateOf } from '../gf/auth/mtls.ts';
 import type { AccessContext } from '../gf/audit/event.ts';
 import type { AuditLog } from '../gf/audit/log.ts';
 import { contentTypeOf, formatOf, negotiate, type Format } from './formats.ts';
@@ -24,6 +27,8 @@ export interface AppOptions {
   tenants: TenantRegistry;
   /** Resolves a bearer token to a patient context (qualification mode); undefined = no patient scoping. */
   patientContext?: (authorization: string | undefined) => { type: 'Patient'; id: string } | undefined | 'unauthorized';
+  /** The enforcement point (src/gf/authorisation/enforce.ts); absent = an open development node (--no-auth). */
+  enforcement?: EnforcementDeps;
   bodyLimit?: number;
   logger?: boolean;
 }
@@ -104,12 +109,20 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     reply.header('X-Correlation-ID', correlationId);
     const requestId = headerOf(req, 'medmij-request-id');
     if (requestId) reply.header('MedMij-Request-ID', requestId);
-    const context: AccessContext = { correlationId, purpose: compartment ? 'patient-access' : undefined };
+    let context: AccessContext = { correlationId, purpose: compartment ? 'patient-access' : undefined };
     const fhirReq = toFhirRequest(req, params['*'] ?? '', query);
     const audited = opts.audit && fhirReq.path !== 'metadata';
     let res: FhirResponse;
+    let grant: AccessGrant | undefined;
     try {
+      if (opts.enforcement && fhirReq.path !== 'metadata') {
+        const cert = peerCertificateOf(req.raw);
+        grant = await enforce(opts.enforcement, tenant, scope, fhirReq, { authorization: req.headers.authorization, correlationId, emergencyReason: headerOf(req, 'x-emergency-reason') }, cert);
+        context = grant.context;
+        if (grant.compartment) scope.compartment = grant.compartment;
+      }
       res = await opts.dispatch(scope, fhirReq);
+      if (grant?.categories) res = narrow(res, grant.categories);
     } catch (e) {
       if (audited) opts.audit!.record(accessRecord(scope, fhirReq, e instanceof FhirError ? e.status : 500, context));
       throw e;

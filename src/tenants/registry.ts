@@ -14,6 +14,8 @@ export interface Tenant {
 }
 
 export interface TenantSettings {
+  /** The organisation's type (http://nictiz.nl/fhir/NamingSystem/organization-type, e.g. Z3 GP practice, V4 hospital). */
+  organizationType?: string;
   /** Opt-in: writes must also conform to the profiles in meta.profile (nl-core, MP9, IPS). */
   validateProfilesOnWrite?: boolean;
 }
