@@ -86,15 +86,14 @@ export async function executeSearch(ctx: SearchContext, type: string | undefined
   if (count === 0) return { matches: [], includes: [], total };
 
   // Sort keys k0..kn, then type and id as tie-breakers (non-null).
-  const keys = req.sort.map((k, i) => sortColumn(k, 'r', ctx.tenant, ctx.dialect, i, plan.types));
-  const joins = keys.filter((k) => k.join).map((k) => k.join!);
+  const keys = req.sort.map((k) => sortColumn(k, 'r', ctx.tenant, ctx.dialect));
   const selectKeys = keys.map((k, i) => sql`${k.expr} AS ${sql.ref(`k${i}`)}`);
   const cols = [
     ...keys.map((k, i) => ({ ref: sql.ref(`q.k${i}`) as Sql, desc: k.desc, nullable: req.sort[i].code !== '_id' && req.sort[i].code !== '_lastUpdated' })),
     { ref: sql.ref('q.type') as Sql, desc: false, nullable: false },
     { ref: sql.ref('q.id') as Sql, desc: false, nullable: false },
   ];
-  const inner = sql`SELECT r.type AS type, r.id AS id, r.content AS content${selectKeys.length ? sql`, ${sql.join(selectKeys)}` : sql``} FROM resources AS r${joins.length ? sql` ${sql.join(joins, sql` `)}` : sql``} WHERE ${where}`;
+  const inner = sql`SELECT r.type AS type, r.id AS id, r.content AS content${selectKeys.length ? sql`, ${sql.join(selectKeys)}` : sql``} FROM resources AS r WHERE ${where}`;
   let after: Sql = sql`1 = 1`;
   if (page?.cursor) after = keysetPredicate(cols, decodeCursor(page.cursor, cols.length).k);
   const q = sql<Row & Record<string, KeyValue>>`SELECT * FROM (${inner}) AS q WHERE ${after} ORDER BY ${orderBy(cols)} LIMIT ${count + 1}`;
