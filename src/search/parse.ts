@@ -205,8 +205,10 @@ function parseNumber(raw: string, quantity: boolean): NumberValue {
   return { kind: 'number', prefix, ...n, system: parts[1] || undefined, code: parts[2] || undefined };
 }
 
-function parseReference(raw: string, modifier: string | undefined): ReferenceValue {
-  const v = unescape(raw);
+function parseReference(raw: string, modifier: string | undefined, baseUrl?: string): ReferenceValue {
+  let v = unescape(raw);
+  // An absolute URL on this server's own base is a local reference (stored references are relative).
+  if (baseUrl && v.startsWith(baseUrl.replace(/\/$/, '') + '/')) v = v.slice(baseUrl.replace(/\/$/, '').length + 1);
   if (modifier === 'identifier') return { kind: 'reference', identifier: parseToken(raw, undefined) };
   if (!v) throw new ParamError('empty reference');
   const typed = modifier && /^[A-Z]/.test(modifier) ? modifier : undefined;
@@ -224,7 +226,7 @@ function parseReference(raw: string, modifier: string | undefined): ReferenceVal
   return { kind: 'reference', type: typed, id: v };
 }
 
-function parseLeaf(param: ParamInfo, type: SearchParamType, raw: string, modifier: string | undefined): LeafValue {
+function parseLeaf(param: ParamInfo, type: SearchParamType, raw: string, modifier: string | undefined, baseUrl?: string): LeafValue {
   switch (type) {
     case 'token':
       return parseToken(raw, modifier);
@@ -240,7 +242,7 @@ function parseLeaf(param: ParamInfo, type: SearchParamType, raw: string, modifie
     case 'quantity':
       return parseNumber(raw, true);
     case 'reference':
-      return parseReference(raw, modifier);
+      return parseReference(raw, modifier, baseUrl);
     case 'uri': {
       const value = unescape(raw);
       if (!value) throw new ParamError('empty uri');
@@ -275,7 +277,7 @@ function lookup(types: string[], code: string): ParamInfo | undefined {
 }
 
 /** Parse one parameter name + value into a criterion (recursive for chains and _has). */
-function parseCriterion(types: string[], name: string, value: string): Criterion {
+function parseCriterion(types: string[], name: string, value: string, baseUrl?: string): Criterion {
   if (name.startsWith('_has:')) {
     const parts = name.split(':');
     // _has:SourceType:refParam:rest…
@@ -288,7 +290,7 @@ function parseCriterion(types: string[], name: string, value: string): Criterion
     if (types.length > 0 && refParam.targets.length > 0 && !types.some((t) => refParam.targets.includes(t))) {
       throw new ParamError(`${sourceType}.${refCode} cannot refer to ${types.join(',')}`);
     }
-    return { kind: 'has', types, sourceType, refParam, next: parseCriterion([sourceType], rest, value) };
+    return { kind: 'has', types, sourceType, refParam, next: parseCriterion([sourceType], rest, value, baseUrl) };
   }
   const dot = name.indexOf('.');
   if (dot > 0) {
@@ -311,7 +313,7 @@ function parseCriterion(types: string[], name: string, value: string): Criterion
     }
     // Parse the rest against each target type separately would give per-type ParamInfo; the criterion is
     // evaluated per target type in execute, which re-resolves the code by type, so parsing once is enough.
-    const next = parseCriterion(targetTypes, rest, value);
+    const next = parseCriterion(targetTypes, rest, value, baseUrl);
     return { kind: 'chain', types, param, targetTypes, next };
   }
   const [code, modifier, ...extra] = name.split(':');
@@ -334,7 +336,7 @@ function parseCriterion(types: string[], name: string, value: string): Criterion
   }
   const raws = splitEscaped(value, ',');
   if (raws.length === 0 || raws.every((r) => r === '')) throw new ParamError(`empty value for '${name}'`);
-  const values = raws.filter((r) => r !== '').map((r) => parseLeaf(param, type, r, modifier));
+  const values = raws.filter((r) => r !== '').map((r) => parseLeaf(param, type, r, modifier, baseUrl));
   return { kind: 'param', types, param, modifier, values };
 }
 
@@ -362,7 +364,11 @@ const SORTABLE = new Set<SearchParamType>(['string', 'date', 'token', 'number', 
 export function parseSearchRequest(
   type: string | undefined,
   query: URLSearchParams | [string, string][],
-  opts: { strict: boolean },
+  opts: {
+    strict: boolean;
+    /** This server's base URL for the tenant: absolute references to it are treated as local. */
+    baseUrl?: string;
+  },
 ): SearchRequest {
   const entries: [string, string][] = query instanceof URLSearchParams ? [...query.entries()] : query;
   const req: SearchRequest = {
@@ -394,6 +400,11 @@ export function parseSearchRequest(
   for (const [name, value] of entries) {
     try {
       if (name === '_type' && !type) continue;
+      if (name === '_type' && type) {
+        // Harmless on a typed search when it names that type (some clients always send it).
+        if (value.split(',').every((t) => t === type)) continue;
+        throw new ParamError(`_type '${value}' conflicts with the searched type ${type}`);
+      }
       if (PASSTHROUGH.has(name)) continue;
       if (UNSUPPORTED.has(name)) throw new ParamError(`parameter '${name}' is not supported`);
       if (name === '_count') {
@@ -432,7 +443,7 @@ export function parseSearchRequest(
         if (value !== 'true' && value !== 'false') throw new ParamError('is-latest-stop must be true or false');
         req.latestStop = value === 'true';
       } else {
-        req.criteria.push(parseCriterion(req.types, name, value));
+        req.criteria.push(parseCriterion(req.types, name, value, opts.baseUrl));
       }
       req.applied.push([name, value]);
     } catch (e) {

@@ -26,10 +26,11 @@ export interface SearchOpts {
   compartment?: { type: 'Patient'; id: string };
   cursor?: string;
   strict?: boolean;
+  baseUrl?: string;
 }
 
 export async function search(engine: Engine, type: string | undefined, query: string, opts: SearchOpts = {}): Promise<SearchResult> {
-  const req = parseSearchRequest(type, new URLSearchParams(query), { strict: opts.strict ?? true });
+  const req = parseSearchRequest(type, new URLSearchParams(query), { strict: opts.strict ?? true, baseUrl: opts.baseUrl });
   return executeSearch(
     { db: engine.db, dialect: engine.dialect, tenant: opts.tenant ?? 't1', compartment: opts.compartment },
     type,

@@ -137,6 +137,8 @@ for (const dialect of testDialects()) {
       assert.equal(err('_count=-1'), '_count');
       assert.equal(err('_has:Observation:code:status=final'), '_has:Observation:code:status');
       assert.equal(err('organization:Patient.name=x'), 'organization:Patient.name');
+      assert.equal(err('_type=Observation'), '_type');
+      assert.equal(err('_type=Patient&gender=male'), 'no error');
       const lenient = parseSearchRequest('Patient', new URLSearchParams('foo=bar&gender=male&birthdate=xx&_count=5'), { strict: false });
       assert.equal(selfLinkQuery(lenient), 'gender=male&_count=5');
       assert.deepEqual(lenient.ignored.map((i) => i.name), ['foo', 'birthdate']);

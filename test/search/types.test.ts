@@ -106,6 +106,9 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await ids(engine, 'Observation', `subject:identifier=${BSN}|999`), ['obs6']);
       assert.deepEqual(await ids(engine, 'Patient', 'organization:missing=true'), ['p3']);
       assert.deepEqual(await ids(engine, 'Observation', 'subject=http://elsewhere.example/fhir/Patient/p1'), []);
+      const baseUrl = 'https://schakel.example/fhir/t1';
+      assert.deepEqual(await ids(engine, 'Observation', `subject=${baseUrl}/Patient/p1`, { baseUrl }), ['obs1', 'obs2'], 'own base = local');
+      assert.deepEqual(await ids(engine, 'Observation', 'subject=http://elsewhere.example/fhir/Patient/p1', { baseUrl }), []);
     });
 
     it('uri with :below and :above; _profile', async () => {
