@@ -1,6 +1,8 @@
 /**
  * `schakel demo`: one process with demo tenants and example data on the embedded database, ready to use.
- * The first start loads the example data; later starts reuse what is stored.
+ * The first start generates a synthetic region (about 1,000 patients, fixed seed: the same data every time)
+ * and bulk-imports it, creating its tenants, and loads the nl-core examples; later starts reuse what is stored
+ * (the import's checkpoints say every file is done, so nothing is read again).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,16 +10,26 @@ import type { Bundle, Resource } from 'fhir/r4';
 import { startServer } from '../http/server.ts';
 import { sharedPath } from '../paths.ts';
 import { isRaw } from '../server/types.ts';
-import { parse, port } from './args.ts';
+import { planDirectoryImport, runDirectoryImport } from '../bulk/directory.ts';
+import { bulkProgress } from '../bulk/progress.ts';
+import { generateRegion, MAX_PATIENTS } from '../synth/index.ts';
+import { progressReporter } from '../synth/progress.ts';
+import { UsageError, parse, port } from './args.ts';
 import { waitForSignal } from './serve.ts';
 
-export const DEMO_HELP = `Usage: schakel demo [--port N] [--host H] [--data DIR]
+const DEMO_PATIENTS = 1000;
+const DEMO_SEED = 'schakel-demo';
 
-Starts Schakel with demo tenants and example data on the embedded SQLite database.
-  --port N     port (default 8080)
-  --host H     address to bind (default 127.0.0.1)
-  --data DIR   data directory (default ./data/demo); delete it to start afresh
+export const DEMO_HELP = `Usage: schakel demo [--port N] [--host H] [--data DIR] [--patients N]
+
+Starts Schakel with demo tenants and example data on the embedded SQLite database: a synthetic Dutch region
+(GP practices, hospital, pharmacy, lab, VVT, GGZ, HAP, ambulance; one tenant each) and the nl-core examples.
+  --port N       port (default 8080)
+  --host H       address to bind (default 127.0.0.1)
+  --data DIR     data directory (default ./data/demo); delete it to start afresh
+  --patients N   patients in the generated region (default ${DEMO_PATIENTS}; 0 = no region)
 `;
+
 
 const DEMO_TENANTS = [
   { tenant: 'huisarts', name: 'Huisartsenpraktijk De Linde (demo)', ura: '90000001' },
@@ -25,20 +37,46 @@ const DEMO_TENANTS = [
 ];
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' } });
+  const { values } = parse(argv, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, patients: { type: 'string' } });
   if (values.help) {
     process.stdout.write(DEMO_HELP);
     return 0;
   }
-  const server = await startServer({ port: port(values.port, 8080), host: values.host ?? '127.0.0.1', db: 'sqlite', dataDir: values.data ?? join('data', 'demo') });
+  const patients = values.patients === undefined ? DEMO_PATIENTS : Number(values.patients);
+  if (!Number.isInteger(patients) || patients < 0 || patients > MAX_PATIENTS) throw new UsageError(`--patients '${values.patients}' is not a whole number from 0 to ${MAX_PATIENTS}`);
+  const dataDir = values.data ?? join('data', 'demo');
+  const server = await startServer({ port: port(values.port, 8080), host: values.host ?? '127.0.0.1', db: 'sqlite', dataDir });
   for (const t of DEMO_TENANTS) await server.node.tenants.ensure(t);
   await loadExamples(server, 'ziekenhuis');
+  if (patients > 0) await loadRegion(server, join(dataDir, `region-${patients}`), patients);
   process.stdout.write(`Schakel demo on ${server.url}\n`);
   for (const t of server.node.tenants.list()) process.stdout.write(`  ${t.name}: ${server.url}/fhir/${t.tenant}\n`);
   process.stdout.write(`Try: curl ${server.url}/fhir/ziekenhuis/Patient\nPress Ctrl+C to stop.\n`);
   await waitForSignal();
   await server.close();
   return 0;
+}
+
+/**
+ * Generates the demo region once (files kept in the data directory) and bulk-imports it. The import is
+ * checkpointed per file, so a later start — or a start after an interrupted first one — only does what is left.
+ */
+async function loadRegion(server: Awaited<ReturnType<typeof startServer>>, dir: string, patients: number): Promise<void> {
+  if (!existsSync(join(dir, 'region.json'))) {
+    process.stderr.write(`Generating a synthetic region of ${patients} patients (first start only)\n`);
+    await generateRegion({ patients, seed: DEMO_SEED, outDir: dir, onProgress: progressReporter() });
+  }
+  const plan = planDirectoryImport(dir);
+  const progress = bulkProgress('loading region');
+  const res = await runDirectoryImport(server.node.deps, plan, { onProgress: progress });
+  progress.finish();
+  const skipped = res.files.every((f) => f.skipped);
+  process.stdout.write(
+    skipped
+      ? `Region ${plan.region?.region ?? ''} (${patients} patients) already loaded\n`
+      : `Loaded region ${plan.region?.region ?? ''}: ${res.written} resources into ${plan.tenants.length} tenants in ${res.seconds.toFixed(1)}s\n`,
+  );
+  if (res.errors > 0) process.stderr.write(`${res.errors} generated resources were rejected\n`);
 }
 
 /** Loads the nl-core example instances into a tenant once (as one transaction per file batch). */
