@@ -65,6 +65,19 @@ for (const db of engineNames()) {
       }
     });
 
+    it('POST kick-off with a Parameters body', async () => {
+      const body = {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: '_type', valueString: 'Patient' },
+          { name: '_outputFormat', valueString: 'application/fhir+ndjson' },
+        ],
+      };
+      const { byType, manifest } = await exportAll(`${s.base('t1')}/$export`, { method: 'POST', body });
+      assert.deepEqual(countsOf(byType), { Patient: 3 });
+      assert.equal(manifest.request, `${s.base('t1')}/$export`);
+    });
+
     it('_since: only what changed after an earlier export’s transactionTime', async () => {
       const first = await exportAll(`${s.base('t1')}/$export?_type=Observation`);
       await putAll(s.base('t1'), [{ ...obs('o2', 'p1', '8480-6'), status: 'amended' }, obs('o5', 'p2', '8310-5')]);
