@@ -46,12 +46,12 @@ function sharedPart(part: string, absolute: boolean, fast: Evaluator): Evaluator
   return ev;
 }
 
-function compileExpression(expression: string, absolute: boolean): Evaluator {
+function compileExpression(expression: string, absolute: boolean, fast = true): Evaluator {
   const parts = splitUnion(expression);
   const evals: Evaluator[] = [];
   const slow: string[] = [];
   for (const p of parts) {
-    const f = compileFastPath(p, absolute);
+    const f = fast ? compileFastPath(p, absolute) : undefined;
     if (f) {
       evals.push(sharedPart(p, absolute, f));
       extractionStats.fast++;
@@ -335,13 +335,31 @@ function durationSeconds(value: number, unit: string | undefined): number | unde
   return f === undefined ? undefined : value * f;
 }
 
-function makeExtractor(param: ParamInfo): ParamExtractor | undefined {
+/**
+ * Append a parameter's rows without duplicates: FHIRPath's `|` is a set union (AllergyIntolerance.code |
+ * reaction.substance often names the same code twice), and duplicate rows only cost space and writes.
+ */
+function pushUnique<R extends object>(out: ({ param: string } & R)[], param: string, rows: R[]): void {
+  if (rows.length === 1) {
+    out.push({ param, ...rows[0] });
+    return;
+  }
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const k = Object.values(r).join('\u0000');
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push({ param, ...r });
+  }
+}
+
+function makeExtractor(param: ParamInfo, fast = true): ParamExtractor | undefined {
   const code = param.code;
   if (param.special === 'period-of-use') {
     return { param, run: (res, rows) => { for (const d of periodOfUse(res)) rows.idx_date.push({ param: code, ...d }); } };
   }
   if (param.special === 'id' || !param.expression || param.type === 'special') return undefined;
-  const ev = compileExpression(param.expression, true);
+  const ev = compileExpression(param.expression, true, fast);
   switch (param.type) {
     case 'string':
       return {
@@ -357,18 +375,18 @@ function makeExtractor(param: ParamInfo): ParamExtractor | undefined {
         },
       };
     case 'token':
-      return { param, run: (res, rows) => { for (const n of ev(res)) for (const t of tokenValues(n)) rows.idx_token.push({ param: code, ...t }); } };
+      return { param, run: (res, rows) => pushUnique(rows.idx_token, code, ev(res).flatMap(tokenValues)) };
     case 'reference':
-      return { param, run: (res, rows) => { for (const n of ev(res)) for (const r of referenceValues(n)) rows.idx_reference.push({ param: code, ...r }); } };
+      return { param, run: (res, rows) => pushUnique(rows.idx_reference, code, ev(res).flatMap(referenceValues)) };
     case 'date':
-      return { param, run: (res, rows) => { for (const n of ev(res)) for (const d of dateValues(n)) rows.idx_date.push({ param: code, ...d }); } };
+      return { param, run: (res, rows) => pushUnique(rows.idx_date, code, ev(res).flatMap(dateValues)) };
     case 'number':
     case 'quantity':
-      return { param, run: (res, rows) => { for (const n of ev(res)) for (const q of numberValues(n)) rows.idx_number.push({ param: code, ...q }); } };
+      return { param, run: (res, rows) => pushUnique(rows.idx_number, code, ev(res).flatMap(numberValues)) };
     case 'uri':
-      return { param, run: (res, rows) => { for (const n of ev(res)) for (const u of uriValues(n)) rows.idx_uri.push({ param: code, value: u }); } };
+      return { param, run: (res, rows) => pushUnique(rows.idx_uri, code, ev(res).flatMap(uriValues).map((value) => ({ value }))) };
     case 'composite': {
-      const comps = (param.components ?? []).slice(0, 3).map((c) => ({ type: c.param.type, ev: compileExpression(c.expression, false) }));
+      const comps = (param.components ?? []).slice(0, 3).map((c) => ({ type: c.param.type, ev: compileExpression(c.expression, false, fast) }));
       if (comps.length < 2) return undefined;
       return {
         param,
@@ -402,7 +420,7 @@ function extractorsFor(type: string): ParamExtractor[] {
   let ex = extractorsByType.get(type);
   if (!ex) {
     ex = searchParamsFor(type)
-      .map(makeExtractor)
+      .map((p) => makeExtractor(p))
       .filter((e): e is ParamExtractor => e !== undefined);
     extractorsByType.set(type, ex);
   }
@@ -422,6 +440,18 @@ export function extractIndexRows(resource: Resource): IndexRows {
   } finally {
     memo = undefined;
   }
+  return rows;
+}
+
+/**
+ * Reference implementation for tests: the same parameter evaluated by fhirpath.js only (no fast path), so
+ * the fast path can be checked against HL7's engine on real resources.
+ */
+export function extractParamWithFhirpath(resource: Resource, code: string): IndexRows {
+  const rows = emptyRows();
+  const p = searchParamsFor(resource.resourceType).find((x) => x.code === code);
+  const e = p && makeExtractor(p, false);
+  e?.run(resource, rows);
   return rows;
 }
 

@@ -24,11 +24,19 @@ const CHOICE_NAMES = new Set(Object.keys(choicePaths).map((p) => p.slice(p.lastI
 
 const QUANTITY_KINDS = new Set(['quantity', 'age', 'duration', 'distance', 'count', 'simplequantity', 'moneyquantity']);
 
+/** FHIR primitive specialisations: `as uri` also takes a canonical, `as string` a code or markdown, … */
+const PRIMITIVE_KINDS: Record<string, Set<string>> = {
+  uri: new Set(['url', 'canonical', 'oid', 'uuid']),
+  string: new Set(['code', 'id', 'markdown']),
+  integer: new Set(['positiveint', 'unsignedint']),
+};
+
 function typeMatches(actual: string | undefined, wanted: string): boolean {
   if (actual === undefined) return true; // not a choice: the definition already constrains the type
   const a = actual.toLowerCase();
+  // Case-insensitive on purpose: R4 definitions write both `as(DateTime)` and `as dateTime`.
   const w = wanted.toLowerCase().replace(/^fhir\./, '');
-  return a === w || (w === 'quantity' && QUANTITY_KINDS.has(a));
+  return a === w || (w === 'quantity' && QUANTITY_KINDS.has(a)) || (PRIMITIVE_KINDS[w]?.has(a) ?? false);
 }
 
 function pushAll(out: Node[], v: unknown, t?: string): void {
