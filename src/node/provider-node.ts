@@ -40,7 +40,7 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
   await tenants.load();
   const deps: ServerDeps = {
     engine,
-    store: new ResourceStore(engine.db, engine.dialect),
+    store: new ResourceStore(engine.db, engine.dialect, engine.readConnection),
     tenants,
     // Writes: R4 core only (fast), unless the tenant opted in to profile validation ('declared' = meta.profile).
     // $validate: core plus the given profile, or the declared ones.
@@ -51,7 +51,7 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
   const sqliteFile = opts.sqliteFile ?? join(opts.dataDir ?? 'data', 'schakel.db');
   const auditEngine =
     opts.db === 'sqlite'
-      ? openEngine({ db: 'sqlite', sqliteFile: sqliteFile === ':memory:' ? ':memory:' : join(dirname(sqliteFile), 'audit.db') })
+      ? openEngine({ db: 'sqlite', sqliteFile: sqliteFile === ':memory:' ? ':memory:' : join(dirname(sqliteFile), 'audit.db'), durability: 'normal' })
       : openEngine({ db: 'postgres', dbUrl: opts.dbUrl, poolSize: 2 });
   const audit = await AuditLog.open(auditEngine.db as unknown as Kysely<object>, auditEngine.dialect);
   return {

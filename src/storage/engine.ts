@@ -17,11 +17,22 @@ export interface EngineOptions {
   dbUrl?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * SQLite commit durability. 'full' (default): every commit is synced to disk before it returns, so an
+   * accepted write survives power loss. 'normal': WAL commits survive a process crash but may be lost on power
+   * loss — for the audit log's group commits (ADR 0005), where a sync per flush would stall the event loop.
+   */
+  durability?: 'full' | 'normal';
 }
 
 export interface Engine {
   dialect: Dialect;
   db: Kysely<Database>;
+  /**
+   * SQLite only: a second, read-only connection for the hot read-by-id path. WAL lets it read while the
+   * writer connection commits, and it never sees a transaction in progress on the writer connection.
+   */
+  readConnection?: BetterSqlite3.Database;
   close(): Promise<void>;
 }
 
@@ -33,13 +44,23 @@ export function openEngine(opts: EngineOptions): Engine {
     // WAL lets readers proceed while a writer commits; synchronous=FULL makes every commit durable
     // (an accepted write survives power loss, not only a process crash).
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma(opts.durability === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('cache_size = -65536');
     sqlite.pragma('temp_store = MEMORY');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { dialect: 'sqlite', db, close: () => db.destroy() };
+    const readConnection = file === ':memory:' ? undefined : new BetterSqlite3(file, { readonly: true });
+    readConnection?.pragma('busy_timeout = 5000');
+    return {
+      dialect: 'sqlite',
+      db,
+      readConnection,
+      close: async () => {
+        readConnection?.close();
+        await db.destroy();
+      },
+    };
   }
   if (!opts.dbUrl) throw new Error('PostgreSQL needs a connection URL (--db-url postgres://user@host:port/db)');
   // COUNT(*) and BIGINT come back as strings by default; our counts fit comfortably in a JS number.

@@ -6,6 +6,7 @@
  * which is what makes transaction-bundle ingest fast on both engines.
  */
 import type { Resource } from 'fhir/r4';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import { replaceIndexRows } from '../search/index-tables.ts';
 import { preconditionFailed } from '../fhir/outcome.ts';
@@ -65,19 +66,33 @@ export function nextTimestamp(): string {
   return new Date(now).toISOString();
 }
 
+type CurrentRow = { version_id: number; last_updated: string; deleted: number; content: string };
+
 export class ResourceStore {
+  /** Prepared once on the read-only SQLite connection: the hot path of read-by-id skips the query builder. */
+  private readonly readStatement?: BetterSqlite3.Statement<[string, string, string], CurrentRow>;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-  ) {}
+    readConnection?: BetterSqlite3.Database,
+  ) {
+    this.readStatement = readConnection?.prepare<[string, string, string], CurrentRow>(
+      'SELECT version_id, last_updated, deleted, content FROM resources WHERE tenant = ? AND type = ? AND id = ?',
+    );
+  }
 
   /** Runs fn in one database transaction (all or nothing). */
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(fn);
   }
 
-  async readCurrent(tenant: string, type: string, id: string, db: Db = this.db): Promise<StoredVersion | undefined> {
-    const row = await db
+  async readCurrent(tenant: string, type: string, id: string, db?: Db): Promise<StoredVersion | undefined> {
+    if (!db && this.readStatement) {
+      const row = this.readStatement.get(tenant, type, id);
+      return row && toStored({ type, id, ...row });
+    }
+    const row = await (db ?? this.db)
       .selectFrom('resources')
       .select(['version_id', 'last_updated', 'deleted', 'content'])
       .where('tenant', '=', tenant)

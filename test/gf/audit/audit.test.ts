@@ -39,11 +39,11 @@ for (const engine of engineNames()) {
       assert.deepEqual((await audit.verify()).ok, true);
       // Reach into the audit tables as an attacker with database access would.
       const db = (audit as unknown as { db: import('kysely').Kysely<object> }).db;
-      await sql`UPDATE audit_log SET event = REPLACE(event, 'RESTful', 'RESTfull') WHERE seq = 2`.execute(db);
+      await sql`UPDATE audit_log SET event = REPLACE(event, '"status":', '"status":1') WHERE seq = 2`.execute(db);
       const altered = await audit.verify();
       assert.equal(altered.ok, false);
       assert.equal(altered.brokenAt, 2);
-      await sql`UPDATE audit_log SET event = REPLACE(event, 'RESTfull', 'RESTful') WHERE seq = 2`.execute(db);
+      await sql`UPDATE audit_log SET event = REPLACE(event, '"status":1', '"status":') WHERE seq = 2`.execute(db);
       assert.equal((await audit.verify()).ok, true);
       await sql`DELETE FROM audit_log WHERE seq = 3`.execute(db);
       const removed = await audit.verify();
