@@ -310,15 +310,17 @@ function parseCriterion(types: string[], name: string, value: string, baseUrl?: 
       const candidates = param.targets.length > 0 ? param.targets : knownResourceTypes();
       targetTypes = nextCode.startsWith('_has') ? candidates : candidates.filter((t) => getSearchParam(t, nextCode));
       if (targetTypes.length === 0) throw new ParamError(`no target of '${code}' has parameter '${nextCode}'`);
+      // Index rows are keyed by parameter code, so one parsed criterion serves every target type, provided
+      // the parameter has the same type on each (keep the targets that agree with the first).
+      const first = getSearchParam(targetTypes[0], nextCode)?.type;
+      if (first) targetTypes = targetTypes.filter((t) => getSearchParam(t, nextCode)?.type === first);
     }
-    // Parse the rest against each target type separately would give per-type ParamInfo; the criterion is
-    // evaluated per target type in execute, which re-resolves the code by type, so parsing once is enough.
     const next = parseCriterion(targetTypes, rest, value, baseUrl);
     return { kind: 'chain', types, param, targetTypes, next };
   }
   const [code, modifier, ...extra] = name.split(':');
   if (extra.length > 0) throw new ParamError(`invalid parameter name '${name}'`);
-  const param = types.length > 1 ? lookupAny(types, code) : lookup(types, code);
+  const param = lookup(types, code);
   if (!param) throw new ParamError(`unknown search parameter '${code}'${types.length === 1 ? ` for ${types[0]}` : ''}`);
   const type = effectiveType(param);
   if (type === 'special') throw new ParamError(`search parameter '${code}' is not supported`);
@@ -338,11 +340,6 @@ function parseCriterion(types: string[], name: string, value: string, baseUrl?: 
   if (raws.length === 0 || raws.every((r) => r === '')) throw new ParamError(`empty value for '${name}'`);
   const values = raws.filter((r) => r !== '').map((r) => parseLeaf(param, type, r, modifier, baseUrl));
   return { kind: 'param', types, param, modifier, values };
-}
-
-/** For system search over several types: the parameter must exist on each (same code), take the first. */
-function lookupAny(types: string[], code: string): ParamInfo | undefined {
-  return lookup(types, code);
 }
 
 function parseInclude(value: string, iterate: boolean): IncludeSpec {
