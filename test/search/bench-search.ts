@@ -79,6 +79,7 @@ const queries: [string, string][] = [
   ['Patient', 'birthdate=ge1980&gender=male&_count=50'],
   ['Observation', 'subject=Patient/p42&code=http://loinc.org|8867-4'],
   ['Observation', 'code=8867-4&date=ge2020-03-01&date=lt2020-03-02'],
+  ['Observation', 'patient=p42&code=8867-4&date=ge2020-03-01&_sort=-date'],
   ['Observation', 'subject:Patient.name=familie7&_count=50'],
   ['Patient', '_has:Observation:subject:value-quantity=gt148&_count=50'],
   ['Observation', 'code=29463-7&_sort=-date&_count=50&_include=Observation:subject'],

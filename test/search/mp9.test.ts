@@ -10,7 +10,7 @@ import type { FhirResource } from 'fhir/r4';
 import type { Engine } from '../../src/storage/engine.ts';
 import { parseFhirXml } from '../../src/fhir/format/xml.ts';
 import { sharedPath } from '../../src/paths.ts';
-import { openSearchDb, testDialects } from '../helpers/postgres.ts';
+import { openSearchDb, pgSkip, testDialects } from '../helpers/postgres.ts';
 import { put, refs, search } from './_support.ts';
 
 const DIR = sharedPath('fhir/nictiz-testscripts/r4/MP9-3-0-0-beta/MedMij/Test/_reference-medmij/fixtures');
@@ -35,7 +35,7 @@ const hasCategory = (r: Any, code: string) => [r.category ?? []].flat().some((c:
 const available = existsSync(DIR);
 
 for (const dialect of testDialects()) {
-  describe(`MP9 custom search parameters (${dialect})`, { skip: available ? false : `fixtures not found at ${DIR}` }, () => {
+  describe(`MP9 custom search parameters (${dialect})`, { skip: pgSkip(dialect) || (available ? false : `fixtures not found at ${DIR}`) }, () => {
     let engine: Engine;
     let close: () => Promise<void>;
     let all: Any[] = [];

@@ -2,12 +2,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine } from '../../src/storage/engine.ts';
-import { openSearchDb, testDialects } from '../helpers/postgres.ts';
+import { openSearchDb, pgSkip, testDialects } from '../helpers/postgres.ts';
 import { ids, put } from './_support.ts';
 import { tenant1, tenant2, BSN } from './fixtures.ts';
 
 for (const dialect of testDialects()) {
-  describe(`search parameter types (${dialect})`, () => {
+  describe(`search parameter types (${dialect})`, { skip: pgSkip(dialect) }, () => {
     let engine: Engine;
     let close: () => Promise<void>;
     before(async () => {
