@@ -1,64 +1,72 @@
 /**
- * `npm run bench` — Schakel's performance benchmark.
+ * `npm run bench` — Schakel's performance benchmark, built from scenario files (bench/scenarios/*.ts).
  *
- *   npm run bench -- [--resources 20000] [--db sqlite|postgres|both] [--duration 5] [--warmup 1]
- *                    [--connections 20] [--ingest-clients 4] [--read-rounds 2] [--seed 1] [--db-url URL]
- *                    [--scenarios read,search] [--keep] [--no-append] [--out docs/benchmarks.md]
+ *   npm run bench -- [--scenarios ingest,read,five-searches,crud,search,import] [--db sqlite|postgres|both]
+ *                    [--duration 5] [--warmup 1] [--connections 20] [--seed 1]
+ *                    [--resources 20000] [--ingest-clients 4] [--read-rounds 2]     (ingest, read, five-searches)
+ *                    [--patients 200] [--tenant T]                                  (crud, search, import)
+ *                    [--compare REF | --compare-url URL] [--db-url URL] [--keep] [--no-append] [--out FILE]
  *
- * Per engine it: starts a fresh database, starts the Schakel server as a child process (bench/server-child.ts),
- * ingests deterministic synthetic data (bench/data.ts) through transaction bundles of 100, starts the bare
- * node:http ceiling server on the same database (bench/bare-server.ts), and loads both with autocannon:
- * read by id (Schakel and bare, one after the other, never at the same time) and five typical searches.
- * Prints a table and appends a section to docs/benchmarks.md.
+ * Per engine it creates a fresh database per side, loads the data the selected scenarios need, starts the
+ * Schakel server as a child process (bench/server-child.ts) and runs the scenarios one after another, printing
+ * a table and appending a section to docs/benchmarks.md.
  *
- * PostgreSQL: --db-url (an empty database), else SCHAKEL_TEST_PG_URL (a fresh database `schakel_bench` is
- * created beside it), else the run re-executes itself under scripts/with-postgres.sh (throwaway cluster).
+ * --compare REF: the baseline is git commit/branch REF, checked out with `git worktree add` into a temporary
+ * directory (node_modules symlinked from this checkout when package-lock.json is the same, else `npm ci`
+ * there). Both servers get their own database with identical data; every scenario runs on the candidate, then
+ * on the baseline (never at the same time), and the table shows candidate/baseline ratios. The worktree is
+ * removed at the end. --compare-url URL: the baseline is an already running FHIR server at URL (its FHIR base;
+ * the region tenant is uploaded to it with transaction bundles of PUTs; local-only scenarios are skipped).
+ *
+ * PostgreSQL: --db-url (a server URL whose user may create databases; the run creates schakel_bench_*
+ * databases beside it), else SCHAKEL_TEST_PG_URL, else the run re-executes itself under
+ * scripts/with-postgres.sh (throwaway cluster).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { Bundle } from 'fhir/r4';
-import {
-  BSN_SYSTEM,
-  BUNDLE_SIZE,
-  LOINC,
-  OBSERVATIONS_PER_PATIENT,
-  PATIENTS_PER_BUNDLE,
-  RESOURCES_PER_PATIENT,
-  medicationBundle,
-  patientBundle,
-  patientBundlesFor,
-  patientData,
-  shuffle,
-  totalResources,
-} from './data.ts';
+import { runMix } from './scenarios/common.ts';
+import { TENANT as CLASSIC_TENANT } from './scenarios/classic.ts';
+import { SCENARIOS, scenariosByName } from './scenarios/index.ts';
+import { ensureRegion, hasImport, importTenant, uploadTenant } from './scenarios/region.ts';
+import type { BenchOptions, ChildHandle, Ctx, Engine, Metric, Scenario, Storage, Target } from './scenarios/types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TENANT = 'bench';
-type Engine = 'sqlite' | 'postgres';
 
 // ---------------------------------------------------------------------------------------------------------
 // Options.
 
+const USAGE = `npm run bench -- [--scenarios ${SCENARIOS.map((s) => s.name).join(',')}] [--db sqlite|postgres|both]
+                 [--duration 5] [--warmup 1] [--connections 20] [--seed 1]
+                 [--resources 20000] [--ingest-clients 4] [--read-rounds 2]
+                 [--patients 200] [--tenant T]
+                 [--compare REF | --compare-url URL] [--db-url URL] [--keep] [--no-append] [--out docs/benchmarks.md]
+
+Scenarios (default ingest,read,five-searches):
+${SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.title}`).join('\n')}`;
+
 const { values: args } = parseArgs({
   options: {
-    resources: { type: 'string', default: '20000' },
+    scenarios: { type: 'string', default: 'ingest,read,five-searches' },
     db: { type: 'string', default: 'both' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
+    resources: { type: 'string', default: '20000' },
     'ingest-clients': { type: 'string', default: '4' },
     'read-rounds': { type: 'string', default: '2' },
-    seed: { type: 'string', default: '1' },
+    patients: { type: 'string', default: '200' },
+    tenant: { type: 'string' },
+    compare: { type: 'string' },
+    'compare-url': { type: 'string' },
     'db-url': { type: 'string' },
-    scenarios: { type: 'string', default: 'read,search' },
     keep: { type: 'boolean', default: false },
     'no-append': { type: 'boolean', default: false },
     out: { type: 'string', default: 'docs/benchmarks.md' },
@@ -68,16 +76,8 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log(readHeaderUsage());
+  console.log(USAGE);
   process.exit(0);
-}
-
-function readHeaderUsage(): string {
-  return [
-    'npm run bench -- [--resources 20000] [--db sqlite|postgres|both] [--duration 5] [--warmup 1]',
-    '                 [--connections 20] [--ingest-clients 4] [--read-rounds 2] [--seed 1] [--db-url URL]',
-    '                 [--scenarios read,search] [--keep] [--no-append] [--out docs/benchmarks.md]',
-  ].join('\n');
 }
 
 function positiveInt(name: string, v: string | undefined): number {
@@ -86,24 +86,27 @@ function positiveInt(name: string, v: string | undefined): number {
   return n;
 }
 
-const opts = {
-  resources: positiveInt('resources', args.resources),
-  engines: (args.db === 'both' ? ['sqlite', 'postgres'] : [args.db]) as Engine[],
+const opts: BenchOptions = {
   duration: positiveInt('duration', args.duration),
   warmup: Number(args.warmup),
   connections: positiveInt('connections', args.connections),
+  seed: positiveInt('seed', args.seed),
+  resources: positiveInt('resources', args.resources),
   ingestClients: positiveInt('ingest-clients', args['ingest-clients']),
   readRounds: positiveInt('read-rounds', args['read-rounds']),
-  seed: positiveInt('seed', args.seed),
-  scenarios: new Set((args.scenarios ?? '').split(',').map((s) => s.trim())),
+  patients: positiveInt('patients', args.patients),
+  tenant: args.tenant,
   keep: args.keep ?? false,
-  append: !(args['no-append'] ?? false),
-  out: resolve(ROOT, args.out ?? 'docs/benchmarks.md'),
 };
-for (const e of opts.engines) if (e !== 'sqlite' && e !== 'postgres') throw new Error(`--db must be sqlite, postgres or both, got '${args.db}'`);
+const engines = (args.db === 'both' ? ['sqlite', 'postgres'] : [args.db]) as Engine[];
+for (const e of engines) if (e !== 'sqlite' && e !== 'postgres') throw new Error(`--db must be sqlite, postgres or both, got '${args.db}'`);
+const scenarios = scenariosByName((args.scenarios ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+if (args.compare && args['compare-url']) throw new Error('--compare and --compare-url exclude each other');
+const append = !(args['no-append'] ?? false);
+const outFile = resolve(ROOT, args.out ?? 'docs/benchmarks.md');
 
 // PostgreSQL without a URL: run ourselves again inside a throwaway cluster.
-if (opts.engines.includes('postgres') && !args['db-url'] && !process.env.SCHAKEL_TEST_PG_URL) {
+if (engines.includes('postgres') && !args['db-url'] && !process.env.SCHAKEL_TEST_PG_URL) {
   const r = spawnSync(join(ROOT, 'scripts/with-postgres.sh'), [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     cwd: ROOT,
@@ -112,355 +115,130 @@ if (opts.engines.includes('postgres') && !args['db-url'] && !process.env.SCHAKEL
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Child processes.
-
-interface Child {
-  url: string;
-  proc: ChildProcess;
-}
+// Child processes and clean-up.
 
 /** Load average before anything of ours runs: the machine may be shared (other builds, tests). */
 const LOAD_AT_START = loadavg();
 const RUN_STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const LOG_DIR = join(ROOT, 'bench/results', RUN_STAMP);
 mkdirSync(LOG_DIR, { recursive: true });
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'schakel-bench-work-'));
 const children = new Set<ChildProcess>();
+const cleanups: (() => void)[] = [];
 
-async function startChild(script: string, childArgs: string[], logName: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...childArgs], {
-    cwd: ROOT,
+function log(message: string): void {
+  console.log(`  ${message}`);
+}
+
+async function startChild(root: string, script: string, childArgs: string[], logName: string): Promise<ChildHandle> {
+  // The harness of this checkout drives both sides; --root makes server-child.ts run the other checkout's src/.
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...(script === 'server-child.ts' ? ['--root', root] : []), ...childArgs], {
+    cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
-  const log = join(LOG_DIR, logName);
-  proc.stderr?.on('data', (d: Buffer) => appendFileSync(log, d));
+  const logFile = join(LOG_DIR, logName);
+  proc.stderr?.on('data', (d: Buffer) => appendFileSync(logFile, d));
   const lines = createInterface({ input: proc.stdout! });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${script} did not start within 120 s (see ${log})`)), 120_000);
+  const started = await new Promise<{ url: string; pid: number }>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${script} did not start within 120 s (see ${logFile})`)), 120_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
-      ok((JSON.parse(line) as { url: string }).url);
+      ok(JSON.parse(line) as { url: string; pid: number });
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      fail(new Error(`${script} exited with ${code} before listening (see ${log})`));
+      fail(new Error(`${script} exited with ${code} before listening (see ${logFile})`));
     });
   });
-  lines.on('line', (l) => appendFileSync(log, `${l}\n`));
-  return { url, proc };
+  lines.on('line', (l) => appendFileSync(logFile, `${l}\n`));
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    children.delete(proc);
+  };
+  return { url: started.url, pid: proc.pid ?? started.pid, proc, stop };
 }
 
-async function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const exited = new Promise<void>((ok) => c.proc.once('exit', () => ok()));
-  c.proc.kill('SIGTERM');
-  const timer = setTimeout(() => c.proc.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-  children.delete(c.proc);
-}
-
-function killChildren(): void {
+function cleanupAll(): void {
   for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch (e) {
+      console.error(`clean-up: ${String(e)}`);
+    }
+  }
+  if (!opts.keep) rmSync(WORK_DIR, { recursive: true, force: true });
 }
-process.on('exit', killChildren);
+process.on('exit', cleanupAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    killChildren();
+    cleanupAll();
     process.exit(130);
   });
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Statistics.
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
-interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-function latencyOf(values: number[]): Latency {
-  const sorted = Float64Array.from(values).sort();
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+function sh(cmd: string, cmdArgs: string[], cwd = ROOT): string {
+  try {
+    return execFileSync(cmd, cmdArgs, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trimEnd();
+  } catch {
+    return '?';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Ingest.
+// The baseline checkout (--compare REF).
 
-interface Ingested {
-  resources: number;
-  seconds: number;
-  perSecond: number;
-  bundleLatency: Latency;
-  /** Per patient index: server id of the patient, its first Observation and first MedicationRequest. */
-  patients: string[];
-  observations: string[];
-  requests: string[];
-}
-
-async function postBundle(base: string, bundle: Bundle): Promise<Bundle> {
-  const res = await fetch(`${base}/fhir/${TENANT}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/fhir+json', Accept: 'application/fhir+json', Prefer: 'return=minimal' },
-    body: JSON.stringify(bundle),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`transaction answered ${res.status}: ${text.slice(0, 600)}`);
-  return JSON.parse(text) as Bundle;
-}
-
-function idFromLocation(location: string | undefined, type: string): string {
-  const m = /([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})\/_history\/\d+$/.exec(location ?? '');
-  if (!m || m[1] !== type) throw new Error(`unexpected location '${location}' (expected a ${type})`);
-  return m[2];
-}
-
-async function ingest(base: string, patientBundles: number): Promise<Ingested> {
-  const patients: string[] = [];
-  const observations: string[] = [];
-  const requests: string[] = [];
-  const latencies: number[] = [];
-  let next = 0;
-  let done = 0;
-  const t0 = performance.now();
-  await postBundle(base, medicationBundle());
-  let lastReport = t0;
-  const worker = async (): Promise<void> => {
-    while (next < patientBundles) {
-      const b = next++;
-      const bundle = patientBundle(opts.seed, b);
-      const s = performance.now();
-      const response = await postBundle(base, bundle);
-      latencies.push(performance.now() - s);
-      const entries = response.entry ?? [];
-      if (entries.length !== BUNDLE_SIZE) throw new Error(`bundle ${b}: ${entries.length} response entries, expected ${BUNDLE_SIZE}`);
-      for (let k = 0; k < PATIENTS_PER_BUNDLE; k++) {
-        const at = k * RESOURCES_PER_PATIENT;
-        const p = b * PATIENTS_PER_BUNDLE + k;
-        patients[p] = idFromLocation(entries[at].response?.location, 'Patient');
-        observations[p] = idFromLocation(entries[at + 1].response?.location, 'Observation');
-        requests[p] = idFromLocation(entries[at + 1 + OBSERVATIONS_PER_PATIENT].response?.location, 'MedicationRequest');
-      }
-      done++;
-      const now = performance.now();
-      if (now - lastReport > 10_000) {
-        lastReport = now;
-        const n = totalResources(done);
-        process.stderr.write(`  ingest: ${n} resources, ${Math.round(n / ((now - t0) / 1000))}/s\n`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: opts.ingestClients }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const resources = totalResources(patientBundles);
-  return { resources, seconds, perSecond: resources / seconds, bundleLatency: latencyOf(latencies), patients, observations, requests };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Load scenarios.
-
-interface ScenarioResult {
+interface Checkout {
+  root: string;
   name: string;
-  server: 'schakel' | 'bare';
-  example: string;
-  reqPerSec: number;
-  latency: Latency;
-  requests: number;
-  non2xx: number;
-  errors: number;
-  /** Average entries per searchset (matches + included) in sampled responses. */
-  entries?: { match: number; include: number };
-  failure?: string;
-  /** req/s of each measured round (read by id runs several, alternating with the bare server). */
-  rounds?: number[];
+  commit: string;
 }
 
-function runAutocannon(base: string, paths: string[], duration: number, onResponse?: (ms: number, status: number) => void): Promise<autocannon.Result> {
-  let i = 0;
-  return new Promise((ok, fail) => {
-    const instance = autocannon(
-      {
-        url: base,
-        connections: opts.connections,
-        duration,
-        headers: { accept: 'application/fhir+json' },
-        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }],
-      },
-      (err: unknown, result) => (err ? fail(err instanceof Error ? err : new Error(String(err))) : ok(result)),
-    );
-    if (onResponse) instance.on('response', (_client, status, _bytes, ms) => onResponse(ms, status));
+function candidateCheckout(): Checkout {
+  const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
+  const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'bin', 'package.json']);
+  return { root: ROOT, commit, name: `${sh('git', ['rev-parse', '--abbrev-ref', 'HEAD'])}@${commit}${dirty && dirty !== '?' ? ' + uncommitted changes under src/' : ''}` };
+}
+
+function baselineCheckout(ref: string): Checkout {
+  const commit = sh('git', ['rev-parse', '--short', `${ref}^{commit}`]);
+  if (commit === '?') throw new Error(`--compare: '${ref}' is not a commit or branch of this repository`);
+  const dir = mkdtempSync(join(tmpdir(), 'schakel-bench-baseline-'));
+  rmSync(dir, { recursive: true, force: true });
+  // git writes .git/worktrees: take the shared git lock like every other git write in this checkout.
+  execFileSync('flock', ['/tmp/git.lock', 'git', 'worktree', 'add', '--detach', dir, commit], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  cleanups.push(() => {
+    execFileSync('flock', ['/tmp/git.lock', 'git', 'worktree', 'remove', '--force', dir], { cwd: ROOT, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   });
-}
-
-async function sample(base: string, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(base + path, { headers: { accept: 'application/fhir+json' } });
-  return { status: res.status, body: await res.text() };
-}
-
-async function scenario(name: string, server: 'schakel' | 'bare', base: string, paths: string[], isSearch: boolean, rounds = 1): Promise<ScenarioResult> {
-  const result: ScenarioResult = { name, server, example: paths[0], reqPerSec: 0, latency: latencyOf([]), requests: 0, non2xx: 0, errors: 0 };
-  // Check a few responses first: a scenario that answers errors or empty bundles measures nothing.
-  let match = 0;
-  let include = 0;
-  const probes = Math.min(5, paths.length);
-  for (let k = 0; k < probes; k++) {
-    const r = await sample(base, paths[k]);
-    if (r.status !== 200) {
-      result.failure = `HTTP ${r.status}: ${r.body.replace(/\s+/g, ' ').slice(0, 300)}`;
-      return result;
-    }
-    if (isSearch) {
-      const b = JSON.parse(r.body) as Bundle;
-      for (const e of b.entry ?? []) {
-        if (e.search?.mode === 'include') include++;
-        else match++;
-      }
-    }
+  const lock = (root: string) => (existsSync(join(root, 'package-lock.json')) ? readFileSync(join(root, 'package-lock.json'), 'utf8') : '');
+  if (lock(dir) === lock(ROOT)) {
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    log(`baseline ${ref}@${commit} in ${dir} (node_modules shared with this checkout)`);
+  } else {
+    log(`baseline ${ref}@${commit}: package-lock.json differs, running npm ci there`);
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  if (isSearch) {
-    result.entries = { match: match / probes, include: include / probes };
-    if (match === 0) {
-      result.failure = `no matches in ${probes} sampled responses (e.g. ${paths[0]})`;
-      return result;
-    }
-  }
-  if (rounds > 0) await measure(result, base, paths, rounds);
-  return result;
-}
-
-/** Warm-up, then `rounds` measured periods pooled into `result` (latencies pooled, req/s over the total time). */
-async function measure(result: ScenarioResult, base: string, paths: string[], rounds: number, pooled: Pooled = newPool()): Promise<Pooled> {
-  for (let round = 0; round < rounds; round++) {
-    if (opts.warmup > 0) await runAutocannon(base, paths, opts.warmup);
-    const ac = await runAutocannon(base, paths, opts.duration, (ms, status) => {
-      if (status >= 200 && status < 300) pooled.latencies.push(ms);
-    });
-    pooled.seconds += (ac.finish.getTime() - ac.start.getTime()) / 1000;
-    pooled.non2xx += ac.non2xx;
-    pooled.errors += ac.errors + ac.timeouts;
-    pooled.perRound.push(ac.requests.total / ((ac.finish.getTime() - ac.start.getTime()) / 1000));
-  }
-  result.requests = pooled.latencies.length;
-  result.reqPerSec = pooled.latencies.length / pooled.seconds;
-  result.latency = latencyOf(pooled.latencies);
-  result.non2xx = pooled.non2xx;
-  result.errors = pooled.errors;
-  result.rounds = pooled.perRound.map((v) => Math.round(v));
-  return pooled;
-}
-
-interface Pooled {
-  latencies: number[];
-  seconds: number;
-  non2xx: number;
-  errors: number;
-  perRound: number[];
-}
-
-function newPool(): Pooled {
-  return { latencies: [], seconds: 0, non2xx: 0, errors: 0, perRound: [] };
-}
-
-/**
- * Read by id on Schakel and on the bare ceiling, alternating (schakel, bare, schakel, bare, …) so that load
- * from other processes on a shared machine hits both sides alike.
- */
-async function readComparison(ours: string, bare: string, paths: string[]): Promise<ScenarioResult[]> {
-  const a = await scenario('Read by id', 'schakel', ours, paths, false, 0);
-  const b = await scenario('Read by id', 'bare', bare, paths, false, 0);
-  if (a.failure || b.failure) return [a, b];
-  const pa = newPool();
-  const pb = newPool();
-  for (let round = 0; round < opts.readRounds; round++) {
-    await measure(a, ours, paths, 1, pa);
-    await measure(b, bare, paths, 1, pb);
-  }
-  return [a, b];
-}
-
-function q(v: string): string {
-  return encodeURIComponent(v);
-}
-
-interface SearchScenario {
-  name: string;
-  query: string;
-  paths: string[];
-}
-
-/** Request lists over many patients (shuffled, deterministic), so no scenario hammers one hot row. */
-function searchScenarios(ing: Ingested): SearchScenario[] {
-  const n = ing.patients.length;
-  const chosen = shuffle(Array.from({ length: n }, (_, i) => i), opts.seed).slice(0, Math.min(n, 5000));
-  const sinceDate = '2022-01-01';
-  const rows = chosen.map((i) => {
-    const p = patientData(opts.seed, i);
-    const code = p.observations[0].code.coding?.[0].code ?? '';
-    return { id: ing.patients[i], bsn: p.bsn, code };
-  });
-  const t = `/fhir/${TENANT}`;
-  return [
-    {
-      name: 'Observation by patient+code+date',
-      query: `Observation?patient=Patient/{id}&code=${LOINC}|{code}&date=ge${sinceDate}`,
-      paths: rows.map((r) => `${t}/Observation?patient=${q(`Patient/${r.id}`)}&code=${q(`${LOINC}|${r.code}`)}&date=ge${sinceDate}`),
-    },
-    {
-      name: 'Patient by BSN identifier',
-      query: `Patient?identifier=${BSN_SYSTEM}|{bsn}`,
-      paths: rows.map((r) => `${t}/Patient?identifier=${q(`${BSN_SYSTEM}|${r.bsn}`)}`),
-    },
-    {
-      name: 'MedicationRequest + _include medication',
-      query: 'MedicationRequest?patient=Patient/{id}&_include=MedicationRequest:medication',
-      paths: rows.map((r) => `${t}/MedicationRequest?patient=${q(`Patient/${r.id}`)}&_include=${q('MedicationRequest:medication')}`),
-    },
-    {
-      name: 'Chained Observation?subject.identifier',
-      query: `Observation?subject.identifier=${BSN_SYSTEM}|{bsn}`,
-      paths: rows.map((r) => `${t}/Observation?subject.identifier=${q(`${BSN_SYSTEM}|${r.bsn}`)}`),
-    },
-    {
-      name: 'Patient + _revinclude Observation:subject',
-      query: 'Patient?_id={id}&_revinclude=Observation:subject',
-      paths: rows.map((r) => `${t}/Patient?_id=${q(r.id)}&_revinclude=${q('Observation:subject')}`),
-    },
-  ];
-}
-
-function readPaths(ing: Ingested): string[] {
-  const paths: string[] = [];
-  for (let i = 0; i < ing.patients.length; i++) {
-    paths.push(`/fhir/${TENANT}/Patient/${ing.patients[i]}`);
-    paths.push(`/fhir/${TENANT}/Observation/${ing.observations[i]}`);
-    paths.push(`/fhir/${TENANT}/MedicationRequest/${ing.requests[i]}`);
-  }
-  return shuffle(paths, opts.seed).slice(0, 30_000);
+  return { root: dir, commit, name: `${ref}@${commit}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Databases.
 
-interface Storage {
-  childArgs: string[];
-  version: string;
-  analyze(): Promise<void>;
-  cleanup(): Promise<void>;
-}
-
-async function sqliteStorage(): Promise<Storage> {
-  const dir = mkdtempSync(join(tmpdir(), 'schakel-bench-'));
+async function sqliteStorage(name: string): Promise<Storage> {
+  const dir = join(WORK_DIR, `db-${name}`);
+  mkdirSync(dir, { recursive: true });
   const version = new BetterSqlite3(':memory:').prepare<[], { v: string }>('SELECT sqlite_version() AS v').get()?.v ?? '?';
   return {
+    engine: 'sqlite',
     childArgs: ['--db', 'sqlite', '--data', dir],
+    dataDir: dir,
     version: `SQLite ${version} (WAL, synchronous=FULL), database file in ${tmpdir()}`,
     analyze: async () => {
       const db = new BetterSqlite3(join(dir, 'schakel.db'));
@@ -469,43 +247,35 @@ async function sqliteStorage(): Promise<Storage> {
     },
     cleanup: async () => {
       if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-      else console.log(`  kept SQLite database in ${dir}`);
+      else log(`kept SQLite database in ${dir}`);
     },
   };
 }
 
-async function postgresStorage(): Promise<Storage> {
-  let url = args['db-url'];
-  let drop: (() => Promise<void>) | undefined;
-  if (!url) {
-    // A fresh database beside the test database of the (throwaway) cluster.
-    const admin = new URL(process.env.SCHAKEL_TEST_PG_URL!);
-    const name = 'schakel_bench';
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS ${name}`);
-    await client.query(`CREATE DATABASE ${name}`);
-    await client.end();
-    const u = new URL(admin);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    drop = async () => {
-      const c = new pg.Client({ connectionString: admin.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+async function postgresStorage(name: string): Promise<Storage> {
+  const admin = new URL(args['db-url'] ?? process.env.SCHAKEL_TEST_PG_URL!);
+  const db = `schakel_bench_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  const run = async (sql: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    await c.query(sql);
+    await c.end();
+  };
+  await run(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await run(`CREATE DATABASE ${db}`);
+  const u = new URL(admin);
+  u.pathname = `/${db}`;
+  const url = u.toString();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   const v = (await c.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
   const settings = (await c.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers')`)).rows;
   await c.end();
   const s = Object.fromEntries(settings.map((r) => [r.name, r.setting]));
-  const sharedMb = Math.round((Number(s.shared_buffers) * 8) / 1024);
   return {
+    engine: 'postgres',
     childArgs: ['--db', 'postgres', '--db-url', url],
-    version: `PostgreSQL ${v} (fsync=${s.fsync}, synchronous_commit=${s.synchronous_commit}, shared_buffers=${sharedMb}MB)`,
+    version: `PostgreSQL ${v} (fsync=${s.fsync}, synchronous_commit=${s.synchronous_commit}, shared_buffers=${Math.round((Number(s.shared_buffers) * 8) / 1024)}MB)`,
     analyze: async () => {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -513,143 +283,209 @@ async function postgresStorage(): Promise<Storage> {
       await client.end();
     },
     cleanup: async () => {
-      if (drop && !opts.keep) await drop();
+      if (!opts.keep) await run(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     },
   };
 }
 
+const storageFor = (engine: Engine, name: string): Promise<Storage> => (engine === 'sqlite' ? sqliteStorage(name) : postgresStorage(name));
+
 // ---------------------------------------------------------------------------------------------------------
-// One engine.
+// Targets.
+
+const shared = new Map<string, unknown>();
+
+function ctxFor(target: Target): Ctx {
+  return {
+    target,
+    opts,
+    shared,
+    workDir: WORK_DIR,
+    benchRoot: ROOT,
+    log: (m) => log(`[${target.label}] ${m}`),
+    startChild: (script, childArgs, logName) => startChild(target.root ?? ROOT, script, childArgs, logName),
+  };
+}
+
+const needsRegion = scenarios.some((s) => s.needs?.includes('region'));
+
+async function localTarget(label: Target['label'], checkout: Checkout, engine: Engine, useImport: boolean): Promise<Target> {
+  const storage = await storageFor(engine, label);
+  const target: Target = {
+    label,
+    name: checkout.name,
+    root: checkout.root,
+    engine,
+    origin: '',
+    fhirPath: (tenant) => `/fhir/${tenant}`,
+    storage,
+    freshStorage: (suffix) => storageFor(engine, `${label}_${suffix}`),
+    state: new Map(),
+  };
+  const ctx = ctxFor(target);
+  let region;
+  if (needsRegion) {
+    region = await ensureRegion(ctx);
+    if (useImport) await importTenant(ctx, checkout.root, storage, region);
+  }
+  const tenants = [CLASSIC_TENANT, ...(region ? [region.tenant] : [])];
+  const server = await ctx.startChild('server-child.ts', [...storage.childArgs, '--tenant', tenants.join(',')], `${label}-${engine}-server.log`);
+  target.origin = server.url;
+  target.pid = server.pid;
+  target.proc = server.proc;
+  target.state.set('stop', server.stop);
+  if (region && !useImport) await uploadTenant(ctx, target, region);
+  if (region) await storage.analyze();
+  return target;
+}
+
+async function externalTarget(url: string): Promise<Target> {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/$/, '');
+  const target: Target = { label: 'baseline', name: url, engine: 'external', origin: u.origin, fhirPath: () => path, state: new Map() };
+  if (needsRegion) await uploadTenant(ctxFor(target), target, await ensureRegion(ctxFor(target)));
+  return target;
+}
+
+async function stopTarget(t: Target): Promise<void> {
+  const stop = t.state.get('stop') as (() => Promise<void>) | undefined;
+  await stop?.();
+  await t.storage?.cleanup();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running scenarios.
+
+interface SideResult {
+  target: Target;
+  metrics: Metric[];
+}
 
 interface EngineRun {
   engine: Engine;
   storage: string;
-  ingest: Ingested;
-  scenarios: ScenarioResult[];
-  readRatio?: number;
+  sides: SideResult[];
 }
 
-async function runEngine(engine: Engine): Promise<EngineRun> {
-  const patientBundles = patientBundlesFor(opts.resources);
-  console.log(`\n== ${engine}: ingest ${totalResources(patientBundles)} resources (${patientBundles + 1} transaction bundles, ${opts.ingestClients} clients)`);
-  const storage = engine === 'sqlite' ? await sqliteStorage() : await postgresStorage();
-  const scenarios: ScenarioResult[] = [];
-  let ours: Child | undefined;
-  let bare: Child | undefined;
+async function runScenario(s: Scenario, target: Target): Promise<Metric[]> {
+  const ctx = ctxFor(target);
+  if (s.localOnly && !target.root) return [];
   try {
-    ours = await startChild('server-child.ts', storage.childArgs, `${engine}-schakel.log`);
-    const ing = await ingest(ours.url, patientBundles);
-    console.log(`  ${Math.round(ing.perSecond)} resources/s (${ing.seconds.toFixed(1)} s; bundle p50 ${ing.bundleLatency.p50.toFixed(0)} ms, p99 ${ing.bundleLatency.p99.toFixed(0)} ms)`);
-    // Planner statistics, as autovacuum/ANALYZE would have them on a database in service.
-    await storage.analyze();
+    await s.setup?.(ctx);
+    if (s.run) return await s.run(ctx);
+    const mixes = s.requests?.(ctx);
+    const metrics: Metric[] = [];
+    for (const mix of Array.isArray(mixes) ? mixes : mixes ? [mixes] : []) metrics.push(...(await runMix(ctx, s.name, mix)));
+    return metrics;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    ctx.log(`${s.name} FAILED: ${message}`);
+    return [{ scenario: s.name, name: 'scenario', unit: 'req/s', value: NaN, higherIsBetter: true, failure: message.slice(0, 300) }];
+  }
+}
 
-    const print = (r: ScenarioResult): void => {
-      scenarios.push(r);
-      if (r.failure) console.log(`  ${r.server.padEnd(7)} ${r.name}: FAILED ${r.failure}`);
-      else console.log(`  ${r.server.padEnd(7)} ${r.name}: ${Math.round(r.reqPerSec)} req/s${r.rounds && r.rounds.length > 1 ? ` (rounds: ${r.rounds.join(', ')})` : ''}, p50 ${r.latency.p50.toFixed(1)} ms, p95 ${r.latency.p95.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}`);
-    };
+function printMetric(label: string, m: Metric): void {
+  if (m.failure) console.log(`  [${label}] ${m.scenario} / ${m.name}: FAILED ${m.failure}`);
+  else
+    console.log(
+      `  [${label}] ${m.scenario} / ${m.name}: ${fmtValue(m)}${m.latency ? `, p50 ${fmt(m.latency.p50)} ms, p95 ${fmt(m.latency.p95)} ms, p99 ${fmt(m.latency.p99)} ms` : ''}${
+        m.unexpected || m.errors ? ` (${m.unexpected ?? 0} unexpected status, ${m.errors ?? 0} errors)` : ''
+      }`,
+    );
+}
 
-    if (opts.scenarios.has('read')) {
-      bare = await startChild('bare-server.ts', storage.childArgs, `${engine}-bare.log`);
-      const paths = readPaths(ing);
-      for (const r of await readComparison(ours.url, bare.url, paths)) print(r);
-      await stopChild(bare);
-      bare = undefined;
-    }
-    if (opts.scenarios.has('search')) {
-      for (const s of searchScenarios(ing)) {
-        const r = await scenario(s.name, 'schakel', ours.url, s.paths, true);
-        r.example = s.query;
-        print(r);
+async function runEngine(engine: Engine, candidate: Checkout, baseline: Checkout | undefined): Promise<EngineRun> {
+  console.log(`\n== ${engine}: scenarios ${scenarios.map((s) => s.name).join(', ')}${baseline ? ` — candidate ${candidate.name} vs baseline ${baseline.name}` : ''}${args['compare-url'] ? ` — vs ${args['compare-url']}` : ''}`);
+  const useImport = hasImport(candidate.root) && (!baseline || hasImport(baseline.root));
+  const targets: Target[] = [];
+  try {
+    targets.push(await localTarget('candidate', candidate, engine, useImport));
+    if (baseline) targets.push(await localTarget('baseline', baseline, engine, useImport));
+    if (args['compare-url']) targets.push(await externalTarget(args['compare-url']));
+    const sides: SideResult[] = targets.map((target) => ({ target, metrics: [] }));
+    for (const s of scenarios) {
+      // One side at a time, candidate first; the order flips per scenario so drift in outside load is shared.
+      const order = scenarios.indexOf(s) % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const ms = await runScenario(s, side.target);
+        for (const m of ms) printMetric(side.target.label, m);
+        side.metrics.push(...ms);
       }
     }
-    const readOurs = scenarios.find((s) => s.name === 'Read by id' && s.server === 'schakel' && !s.failure);
-    const readBare = scenarios.find((s) => s.name === 'Read by id' && s.server === 'bare' && !s.failure);
-    return {
-      engine,
-      storage: storage.version,
-      ingest: ing,
-      scenarios,
-      readRatio: readOurs && readBare ? readOurs.reqPerSec / readBare.reqPerSec : undefined,
-    };
+    return { engine, storage: targets[0].storage?.version ?? '?', sides };
   } finally {
-    if (bare) await stopChild(bare);
-    if (ours) await stopChild(ours);
-    await storage.cleanup();
+    for (const t of targets) await stopTarget(t);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Report.
 
-function sh(cmd: string, cmdArgs: string[]): string {
-  try {
-    return execFileSync(cmd, cmdArgs, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
-  } catch {
-    return '?';
-  }
+function fmt(n: number | undefined, digits = 1): string {
+  return n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–';
+}
+
+function fmtValue(m: Metric): string {
+  if (m.failure) return 'failed';
+  if (m.name.endsWith('ratio')) return `${(m.value * 100).toFixed(0)} %`;
+  return `${m.unit === 'MB' ? fmt(m.value, 0) : Math.round(m.value)} ${m.unit}`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 function machine(): { lines: string[]; summary: string } {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(sh('cat', ['/proc/cpuinfo']))?.[1] ?? cpus()[0]?.model ?? '?';
-  const free = sh('free', ['-g']);
-  const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
-  const dirty = sh('git', ['status', '--porcelain', '--', 'src', 'bin', 'package.json']);
+  const c = candidateCheckout();
   const lines = [
     `- CPU: ${cpu}; \`nproc\`: ${availableParallelism()}; memory: ${Math.round(totalmem() / 2 ** 30)} GiB`,
     `- Node.js ${process.version}, ${process.platform}/${process.arch}`,
-    `- load average (1/5/15 min) before the run: ${LOAD_AT_START.map((v) => v.toFixed(2)).join(' / ')}; after: ${loadavg().map((v) => v.toFixed(2)).join(' / ')} (the load generator and both servers share these cores; other processes add noise)`,
-    `- git commit \`${commit}\`${dirty && dirty !== '?' ? ` with uncommitted changes in ${dirty.split('\n').length} files under src/ (shared working tree)` : ''}`,
+    `- load average (1/5/15 min) before the run: ${LOAD_AT_START.map((v) => v.toFixed(2)).join(' / ')}; after: ${loadavg().map((v) => v.toFixed(2)).join(' / ')} (the load generator and the servers share these cores; other processes add noise)`,
+    `- candidate: \`${c.name}\``,
     '- `free -g`:',
     '',
     '```',
-    free,
+    sh('free', ['-g']),
     '```',
   ];
-  return { lines, summary: `${cpu}, ${availableParallelism()} cores, Node ${process.version}, commit ${commit}` };
-}
-
-function fmt(n: number, digits = 1): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '–';
+  return { lines, summary: `${cpu}, ${availableParallelism()} cores, Node ${process.version}, ${c.name}` };
 }
 
 function tableRows(runs: EngineRun[]): string[] {
-  const rows = [
-    '| engine | scenario | server | throughput | p50 ms | p95 ms | p99 ms | entries/response (match+include) | vs bare |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|',
-  ];
-  for (const r of runs) {
-    const i = r.ingest;
-    rows.push(
-      `| ${r.engine} | Ingest: transaction bundles of ${BUNDLE_SIZE}, ${opts.ingestClients} clients | schakel | **${Math.round(i.perSecond)} resources/s** | ${fmt(i.bundleLatency.p50, 0)} (bundle) | ${fmt(i.bundleLatency.p95, 0)} | ${fmt(i.bundleLatency.p99, 0)} | | |`,
-    );
-    for (const s of r.scenarios) {
-      const vs = s.name === 'Read by id' && s.server === 'schakel' && r.readRatio !== undefined ? `**${(r.readRatio * 100).toFixed(0)} %**` : '';
-      const entries = s.entries ? `${fmt(s.entries.match)}+${fmt(s.entries.include)}` : '';
-      if (s.failure) {
-        rows.push(`| ${r.engine} | ${s.name} | ${s.server} | failed: ${s.failure.replace(/\|/g, '\\|').slice(0, 160)} | | | | | |`);
-        continue;
+  const compare = runs.some((r) => r.sides.length > 1);
+  const rows: string[] = [];
+  if (!compare) {
+    rows.push('| engine | scenario | metric | value | p50 ms | p95 ms | p99 ms | notes |', '|---|---|---|--:|--:|--:|--:|---|');
+    for (const r of runs)
+      for (const m of r.sides[0].metrics) {
+        const errs = m.unexpected || m.errors ? `${m.unexpected ?? 0} unexpected status, ${m.errors ?? 0} errors. ` : '';
+        rows.push(`| ${r.engine} | ${m.scenario} | ${cell(m.name)} | ${m.failure ? `failed: ${cell(m.failure.slice(0, 160))}` : `**${fmtValue(m)}**`} | ${fmt(m.latency?.p50)} | ${fmt(m.latency?.p95)} | ${fmt(m.latency?.p99)} | ${cell(errs + (m.note ?? '').slice(0, 200))} |`);
       }
-      const errs = s.non2xx || s.errors ? ` (${s.non2xx} non-2xx, ${s.errors} errors)` : '';
+    return rows;
+  }
+  rows.push(
+    '| engine | scenario | metric | candidate | baseline | candidate/baseline | p50 ms cand./base. | p99 ms cand./base. | notes |',
+    '|---|---|---|--:|--:|--:|--:|--:|---|',
+  );
+  for (const r of runs) {
+    const [cand, base] = r.sides;
+    const keys = [...new Set([...cand.metrics, ...base.metrics].map((m) => `${m.scenario}\u0000${m.name}`))];
+    for (const k of keys) {
+      const [scenario, name] = k.split('\u0000');
+      const a = cand.metrics.find((m) => m.scenario === scenario && m.name === name);
+      const b = base.metrics.find((m) => m.scenario === scenario && m.name === name);
+      const ratio = a && b && !a.failure && !b.failure && b.value !== 0 ? a.value / b.value : NaN;
+      const better = a && Number.isFinite(ratio) ? (a.higherIsBetter ? ratio >= 1 : ratio <= 1) : undefined;
+      const notes = [a?.failure && `candidate failed: ${a.failure}`, b?.failure && `baseline failed: ${b.failure}`, (a?.unexpected || b?.unexpected) && `unexpected status ${a?.unexpected ?? 0}/${b?.unexpected ?? 0}`]
+        .filter(Boolean)
+        .join('; ');
       rows.push(
-        `| ${r.engine} | ${s.name} | ${s.server} | ${Math.round(s.reqPerSec)} req/s${s.rounds && s.rounds.length > 1 ? ` (rounds ${s.rounds.join(' / ')})` : ''}${errs} | ${fmt(s.latency.p50)} | ${fmt(s.latency.p95)} | ${fmt(s.latency.p99)} | ${entries} | ${vs} |`,
+        `| ${r.engine} | ${scenario} | ${cell(name)} | ${a ? fmtValue(a) : 'n/a'} | ${b ? fmtValue(b) : 'n/a'} | ${Number.isFinite(ratio) ? `**${ratio.toFixed(2)}**${better === undefined ? '' : better ? ' ✓' : ' ✗'}` : '–'} | ${fmt(a?.latency?.p50)} / ${fmt(b?.latency?.p50)} | ${fmt(a?.latency?.p99)} / ${fmt(b?.latency?.p99)} | ${cell(notes.slice(0, 240))} |`,
       );
     }
   }
   return rows;
-}
-
-/** Horizontal bars of req/s (text, so it renders anywhere). */
-function chart(runs: EngineRun[]): string[] {
-  const items: [string, number][] = [];
-  for (const r of runs) for (const s of r.scenarios) if (!s.failure) items.push([`${r.engine.padEnd(8)} ${s.server === 'bare' ? 'bare ceiling: read' : s.name}`, s.reqPerSec]);
-  if (items.length === 0) return [];
-  const max = Math.max(...items.map(([, v]) => v));
-  const width = Math.max(...items.map(([l]) => l.length));
-  const out = ['```', 'req/s'];
-  for (const [label, v] of items) out.push(`${label.padEnd(width)} ${'█'.repeat(Math.max(1, Math.round((v / max) * 40)))} ${Math.round(v)}`);
-  out.push('```');
-  return out;
 }
 
 function commandLine(): string {
@@ -657,54 +493,30 @@ function commandLine(): string {
   return `npm run bench${given.length ? ` -- ${given.join(' ')}` : ''}`;
 }
 
-const DOC_INTRO = `# Benchmarks
-
-\`npm run bench\` (bench/run.ts) measures, per storage engine (SQLite, PostgreSQL):
-
-- **ingest** — deterministic synthetic Dutch data (bench/data.ts: Patients with a BSN, Observations with LOINC
-  codes and dates, a Medication catalogue, MedicationRequests) POSTed as FHIR transaction bundles of 100 entries
-  with \`Prefer: return=minimal\` by a few concurrent clients; resources/s over the whole load;
-- **read by id** over HTTP (req/s, p50/p95/p99), rotating over Patient, Observation and MedicationRequest ids;
-- the same reads against a **bare ceiling**: a node:http server without framework or FHIR logic that answers
-  \`SELECT content FROM resources WHERE tenant=? AND type=? AND id=?\` from the same database
-  (bench/bare-server.ts); "vs bare" is Schakel's read throughput as a fraction of that ceiling;
-- **five typical searches** (p50/p95/p99), each rotating over thousands of patients.
-
-Both servers run as child processes; the load generator (autocannon) runs in the parent on the same machine, so
-on small machines it competes with the server for CPU — compare runs on the same machine only (each section
-records the load average before and after). Servers are loaded one at a time; read by id alternates Schakel and
-the bare server over \`--read-rounds\` rounds so outside load hits both alike. Each measured period follows a
-warm-up that is not measured. Latency percentiles are over every 2xx response of the measured periods. After
-ingest the runner runs \`ANALYZE\` (what autovacuum or a periodic ANALYZE provides in service).
-
-Data per patient: 1 Patient, 20 Observations (4 LOINC series), 4 MedicationRequests; 4 patients per bundle,
-plus one bundle with a catalogue of 100 Medications. \`--seed\` makes it reproducible.
-
-The 1M-resource run: \`npm run bench -- --resources 1000000 --db both --duration 10 --connections 20\`.
-`;
-
 function report(runs: EngineRun[], startedAt: Date): void {
   const m = machine();
   const table = tableRows(runs);
   console.log('\n' + table.join('\n'));
-  const ratioLine = runs
-    .filter((r) => r.readRatio !== undefined)
-    .map((r) => `${r.engine}: ${(r.readRatio! * 100).toFixed(0)} % of the bare ceiling`)
-    .join('; ');
-  if (ratioLine) console.log(`\nRead by id, Schakel vs bare node:http: ${ratioLine}`);
-
   const resultsFile = join(LOG_DIR, 'results.json');
-  writeFileSync(resultsFile, JSON.stringify({ options: { ...opts, scenarios: [...opts.scenarios] }, machine: m.summary, runs: runs.map((r) => ({ ...r, ingest: { ...r.ingest, patients: r.ingest.patients.length, observations: undefined, requests: undefined } })) }, null, 2));
+  writeFileSync(
+    resultsFile,
+    JSON.stringify({ options: opts, scenarios: scenarios.map((s) => s.name), machine: m.summary, runs: runs.map((r) => ({ engine: r.engine, storage: r.storage, sides: r.sides.map((s) => ({ target: s.target.name, label: s.target.label, metrics: s.metrics })) })) }, null, 2),
+  );
   console.log(`\nraw results: ${resultsFile}`);
-  if (!opts.append) return;
-
+  if (!append) return;
+  const baselineName = runs[0]?.sides[1]?.target.name;
+  const region = shared.get('region') as { patients: number; totalResources: number; tenant: string } | undefined;
+  const notes = scenarios.flatMap((s) => s.report?.(runs.flatMap((r) => r.sides.flatMap((x) => x.metrics.filter((mm) => mm.scenario === s.name)))) ?? []);
   const section = [
     '',
-    `## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${runs.map((r) => r.ingest.resources).join('/')} resources, ${runs.map((r) => r.engine).join(' + ')}`,
+    `## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${scenarios.map((s) => s.name).join(', ')} on ${runs.map((r) => r.engine).join(' + ')}${baselineName ? ` — compared with ${baselineName}` : ''}`,
     '',
-    `Command: \`${commandLine()}\` (${opts.duration} s per scenario after ${opts.warmup} s warm-up, ${opts.connections} connections, seed ${opts.seed})`,
+    `Command: \`${commandLine()}\` (${opts.duration} s per load after ${opts.warmup} s warm-up, ${opts.connections} connections, seed ${opts.seed})`,
     '',
     ...m.lines,
+    ...(baselineName ? [`- baseline: \`${baselineName}\`${args.compare ? ' (git worktree, servers started from that checkout; same harness, same data, separate databases)' : ''}`] : []),
+    ...(region ? [`- region: ${region.patients} patients, ${region.totalResources} resources (\`schakel synth --seed ${opts.seed}\`); crud/search on tenant \`${region.tenant}\``] : []),
+    ...(scenarios.some((s) => ['ingest', 'read', 'five-searches'].includes(s.name)) ? [`- bench/data.ts: ${opts.resources} resources requested (tenant \`${CLASSIC_TENANT}\`)`] : []),
     ...runs.map((r) => `- ${r.engine}: ${r.storage}`),
     ...(runs.some((r) => r.engine === 'postgres') && !args['db-url']
       ? ['- PostgreSQL is the throwaway cluster of scripts/with-postgres.sh, which runs with **fsync=off, synchronous_commit=off and full_page_writes=off** (test tuning): its write figures are an upper bound, not comparable with SQLite at synchronous=FULL.']
@@ -712,18 +524,19 @@ function report(runs: EngineRun[], startedAt: Date): void {
     '',
     ...table,
     '',
-    ...(ratioLine ? [`Read by id, Schakel vs bare node:http ceiling: ${ratioLine}.`, ''] : []),
-    ...chart(runs),
-    '',
+    ...notes.map((n) => `- ${n}`),
+    ...(notes.length ? [''] : []),
   ];
-  if (!existsSync(opts.out)) writeFileSync(opts.out, DOC_INTRO);
-  appendFileSync(opts.out, section.join('\n'));
-  console.log(`appended to ${opts.out}`);
+  appendFileSync(outFile, section.join('\n'));
+  console.log(`appended to ${outFile}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
 const startedAt = new Date();
+const candidate = candidateCheckout();
+const baseline = args.compare ? baselineCheckout(args.compare) : undefined;
 const runs: EngineRun[] = [];
-for (const engine of opts.engines) runs.push(await runEngine(engine));
+for (const engine of engines) runs.push(await runEngine(engine, candidate, baseline));
 report(runs, startedAt);
+cleanupAll();
