@@ -330,17 +330,20 @@ export function compileCriterion(ctx: CompileCtx, c: Criterion, r: string, typeE
       return mode === 'in' ? sql`${rid} IN (${idSet(ctx, table, typeExpr, code, where)})` : probe(ctx, table, r, typeExpr, code, where);
     }
     case 'chain': {
-      // Referencing rows whose target (of each allowed target type) satisfies the next criterion.
-      const where = (a: string) =>
-        or(
-          c.targetTypes.map((tt) => {
-            const t = nextAlias();
-            const inner = compileCriterion(ctx, c.next, t, sql`${tt}`);
-            const targets = sql`SELECT ${col(t, 'id')} FROM resources AS ${sql.raw(t)} WHERE ${col(t, 'tenant')} = ${ctx.tenant} AND ${col(t, 'type')} = ${tt} AND ${col(t, 'deleted')} = 0 AND ${inner}`;
-            return sql`(${col(a, 'target_type')} = ${tt} AND ${col(a, 'url')} IS NULL AND ${col(a, 'target_id')} IN (${targets}))`;
-          }),
-        );
-      return mode === 'in' ? sql`${rid} IN (${idSet(ctx, 'idx_reference', typeExpr, c.param.code, where)})` : probe(ctx, 'idx_reference', r, typeExpr, c.param.code, where);
+      // Referencing rows whose target (of each allowed target type) satisfies the next criterion. One
+      // branch per target type, combined with UNION ALL (id set) or OR (probe): an OR inside one index
+      // scan would stop both engines from using the (…, target_id, target_type) index.
+      const branch = (tt: string) => (a: string) => {
+        const t = nextAlias();
+        const inner = compileCriterion(ctx, c.next, t, sql`${tt}`);
+        const targets = sql`SELECT ${col(t, 'id')} FROM resources AS ${sql.raw(t)} WHERE ${col(t, 'tenant')} = ${ctx.tenant} AND ${col(t, 'type')} = ${tt} AND ${col(t, 'deleted')} = 0 AND ${inner}`;
+        return sql`${col(a, 'target_type')} = ${tt} AND ${col(a, 'url')} IS NULL AND ${col(a, 'target_id')} IN (${targets})`;
+      };
+      if (mode === 'in') {
+        const sets = c.targetTypes.map((tt) => idSet(ctx, 'idx_reference', typeExpr, c.param.code, branch(tt)));
+        return sql`${rid} IN (${sql.join(sets, sql` UNION ALL `)})`;
+      }
+      return or(c.targetTypes.map((tt) => probe(ctx, 'idx_reference', r, typeExpr, c.param.code, branch(tt))));
     }
     case 'has': {
       // Ids of our type referenced (through refParam) by a sourceType resource matching the next criterion.

@@ -81,6 +81,7 @@ const queries: [string, string][] = [
   ['Observation', 'code=8867-4&date=ge2020-03-01&date=lt2020-03-02'],
   ['Observation', 'patient=p42&code=8867-4&date=ge2020-03-01&_sort=-date'],
   ['Observation', 'subject:Patient.name=familie7&_count=50'],
+  ['Observation', 'subject.identifier=http://fhir.nl/fhir/NamingSystem/bsn|100000042'],
   ['Patient', '_has:Observation:subject:value-quantity=gt148&_count=50'],
   ['Observation', 'code=29463-7&_sort=-date&_count=50&_include=Observation:subject'],
   ['Observation', 'value-quantity=gt140&_total=accurate&_count=10'],
