@@ -23,7 +23,7 @@
  * scripts/with-postgres.sh (throwaway cluster).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -198,6 +198,8 @@ interface Checkout {
   root: string;
   name: string;
   commit: string;
+  /** Git-ignored files copied into the baseline worktree from this checkout. */
+  copied?: string[];
 }
 
 function candidateCheckout(): Checkout {
@@ -225,7 +227,17 @@ function baselineCheckout(ref: string): Checkout {
     log(`baseline ${ref}@${commit}: package-lock.json differs, running npm ci there`);
     execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  return { root: dir, commit, name: `${ref}@${commit}` };
+  // Files git ignores but the code needs (at the time of writing src/synth/data/*.ts fall under the `data/`
+  // pattern of .gitignore, so a checkout of any commit lacks them): copied from this checkout, and said so.
+  const ignored = sh('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--', 'src', 'bin'])
+    .split('\n')
+    .filter((f) => f && f !== '?' && !existsSync(join(dir, f)));
+  for (const f of ignored) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    copyFileSync(join(ROOT, f), join(dir, f));
+  }
+  if (ignored.length) log(`baseline: copied ${ignored.length} git-ignored source file(s) missing from the commit (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''})`);
+  return { root: dir, commit, name: `${ref}@${commit}`, copied: ignored };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -324,9 +336,19 @@ async function localTarget(label: Target['label'], checkout: Checkout, engine: E
   };
   const ctx = ctxFor(target);
   let region;
+  let imported = false;
   if (needsRegion) {
     region = await ensureRegion(ctx);
-    if (useImport) await importTenant(ctx, checkout.root, storage, region);
+    if (useImport) {
+      try {
+        await importTenant(ctx, checkout.root, storage, region);
+        imported = true;
+      } catch (e) {
+        ctx.log(`schakel import failed, loading over HTTP instead: ${String(e).slice(0, 300)}`);
+        await storage.cleanup();
+        Object.assign(storage, await storageFor(engine, label));
+      }
+    }
   }
   const tenants = [CLASSIC_TENANT, ...(region ? [region.tenant] : [])];
   const server = await ctx.startChild('server-child.ts', [...storage.childArgs, '--tenant', tenants.join(',')], `${label}-${engine}-server.log`);
@@ -334,7 +356,7 @@ async function localTarget(label: Target['label'], checkout: Checkout, engine: E
   target.pid = server.pid;
   target.proc = server.proc;
   target.state.set('stop', server.stop);
-  if (region && !useImport) await uploadTenant(ctx, target, region);
+  if (region && !imported) await uploadTenant(ctx, target, region);
   if (region) await storage.analyze();
   return target;
 }
@@ -390,7 +412,7 @@ function printMetric(label: string, m: Metric): void {
     console.log(
       `  [${label}] ${m.scenario} / ${m.name}: ${fmtValue(m)}${m.latency ? `, p50 ${fmt(m.latency.p50)} ms, p95 ${fmt(m.latency.p95)} ms, p99 ${fmt(m.latency.p99)} ms` : ''}${
         m.unexpected || m.errors ? ` (${m.unexpected ?? 0} unexpected status, ${m.errors ?? 0} errors)` : ''
-      }`,
+      }${m.note ? ` — ${m.note.slice(0, 160)}` : ''}`,
     );
 }
 
@@ -476,12 +498,13 @@ function tableRows(runs: EngineRun[]): string[] {
       const a = cand.metrics.find((m) => m.scenario === scenario && m.name === name);
       const b = base.metrics.find((m) => m.scenario === scenario && m.name === name);
       const ratio = a && b && !a.failure && !b.failure && b.value !== 0 ? a.value / b.value : NaN;
-      const better = a && Number.isFinite(ratio) ? (a.higherIsBetter ? ratio >= 1 : ratio <= 1) : undefined;
+      // Within ±5 % is marked ≈: on a shared machine that is inside run-to-run noise.
+      const mark = !a || !Number.isFinite(ratio) ? '' : Math.abs(ratio - 1) < 0.05 ? ' ≈' : (a.higherIsBetter ? ratio > 1 : ratio < 1) ? ' better' : ' worse';
       const notes = [a?.failure && `candidate failed: ${a.failure}`, b?.failure && `baseline failed: ${b.failure}`, (a?.unexpected || b?.unexpected) && `unexpected status ${a?.unexpected ?? 0}/${b?.unexpected ?? 0}`]
         .filter(Boolean)
         .join('; ');
       rows.push(
-        `| ${r.engine} | ${scenario} | ${cell(name)} | ${a ? fmtValue(a) : 'n/a'} | ${b ? fmtValue(b) : 'n/a'} | ${Number.isFinite(ratio) ? `**${ratio.toFixed(2)}**${better === undefined ? '' : better ? ' ✓' : ' ✗'}` : '–'} | ${fmt(a?.latency?.p50)} / ${fmt(b?.latency?.p50)} | ${fmt(a?.latency?.p99)} / ${fmt(b?.latency?.p99)} | ${cell(notes.slice(0, 240))} |`,
+        `| ${r.engine} | ${scenario} | ${cell(name)} | ${a ? fmtValue(a) : 'n/a'} | ${b ? fmtValue(b) : 'n/a'} | ${Number.isFinite(ratio) ? `**${ratio.toFixed(2)}**${mark}` : '–'} | ${fmt(a?.latency?.p50)} / ${fmt(b?.latency?.p50)} | ${fmt(a?.latency?.p99)} / ${fmt(b?.latency?.p99)} | ${cell(notes.slice(0, 240))} |`,
       );
     }
   }
@@ -515,6 +538,7 @@ function report(runs: EngineRun[], startedAt: Date): void {
     '',
     ...m.lines,
     ...(baselineName ? [`- baseline: \`${baselineName}\`${args.compare ? ' (git worktree, servers started from that checkout; same harness, same data, separate databases)' : ''}`] : []),
+    ...(baseline?.copied?.length ? [`- the baseline commit lacks ${baseline.copied.length} git-ignored source file(s) (${baseline.copied.slice(0, 3).join(', ')}${baseline.copied.length > 3 ? ', …' : ''}); they were copied from the candidate checkout`] : []),
     ...(region ? [`- region: ${region.patients} patients, ${region.totalResources} resources (\`schakel synth --seed ${opts.seed}\`); crud/search on tenant \`${region.tenant}\``] : []),
     ...(scenarios.some((s) => ['ingest', 'read', 'five-searches'].includes(s.name)) ? [`- bench/data.ts: ${opts.resources} resources requested (tenant \`${CLASSIC_TENANT}\`)`] : []),
     ...runs.map((r) => `- ${r.engine}: ${r.storage}`),

@@ -8,6 +8,7 @@
  * region's bench tenant. Added from Blaze's load tests: the first page of Patients and a code search counted
  * with `_summary=count`; and a BSN identifier lookup (the common Dutch entry point).
  */
+import type { Bundle } from 'fhir/r4';
 import { pick, q, rng } from './common.ts';
 import { ensureRegion, pools, type Pools } from './region.ts';
 import type { Ctx, MixStep, RequestMix, Scenario } from './types.ts';
@@ -69,7 +70,10 @@ export const search: Scenario = {
       kind: s.kind,
       method: 'GET',
       // A searchset with entries, or a _summary=count total above 0.
-      hit: (body) => body.includes('"entry"') || /"total":\s*[1-9]/.test(body),
+      hit: (body) => {
+        const b = JSON.parse(body) as Bundle;
+        return (b.total ?? 0) > 0 || (b.entry ?? []).some((e) => e.search?.mode !== 'outcome' && e.resource?.resourceType !== 'OperationOutcome');
+      },
       build: () => {
         const param = s.param(random, p);
         return { path: `${base}/${s.type}?${param ? `${param}&` : ''}_count=${COUNT}` };
