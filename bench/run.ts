@@ -551,6 +551,7 @@ function report(runs: EngineRun[], startedAt: Date): void {
     ...notes.map((n) => `- ${n}`),
     ...(notes.length ? [''] : []),
   ];
+  if (!existsSync(outFile)) writeFileSync(outFile, '# Benchmarks\n\nSee bench/run.ts (`npm run bench -- --help`).\n');
   appendFileSync(outFile, section.join('\n'));
   console.log(`appended to ${outFile}`);
 }
