@@ -47,6 +47,10 @@ for (const dialect of testDialects()) {
       assert.deepEqual(refs(typed.includes), [], 'Group/g1 does not exist; Patient/p2 is not a Group');
       const rev = await search(engine, 'Patient', '_id=p1&_revinclude=Observation:subject&_revinclude=Encounter:subject');
       assert.deepEqual(refs(rev.includes), ['Encounter/e1', 'Observation/obs1', 'Observation/obs2']);
+      const revIter = await search(engine, 'Organization', '_id=o1&_revinclude=Patient:organization&_revinclude:iterate=Observation:subject');
+      assert.deepEqual(refs(revIter.includes), ['Observation/obs1', 'Observation/obs2', 'Patient/p1']);
+      const revNoIter = await search(engine, 'Organization', '_id=o1&_revinclude=Patient:organization&_revinclude=Observation:subject');
+      assert.deepEqual(refs(revNoIter.includes), ['Patient/p1'], 'without :iterate the second revinclude has nothing to start from');
       const star = await search(engine, 'Patient', '_id=p1&_include=Patient:*');
       assert.deepEqual(refs(star.includes), ['Organization/o1']);
       const content = JSON.parse(r.includes.find((i) => i.id === 'p1')!.content);
