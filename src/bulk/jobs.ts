@@ -142,9 +142,17 @@ export class BulkService {
   /** Records a job and queues it. */
   async submit(tenant: string, kind: JobKind, request: string, params: ExportParams | ImportParams): Promise<JobView> {
     const now = new Date().toISOString();
-    // From the store's clock: every later write gets a strictly later lastUpdated, so `_since=transactionTime`
-    // of a follow-up export picks up exactly the changes this one did not include.
-    const transactionTime = nextTimestamp();
+    // From the store's clock: every later write in this process gets a strictly later lastUpdated, so
+    // `_since=transactionTime` of a follow-up export picks up exactly the changes this one did not include.
+    // Never earlier than the newest stored version: another process's writes (a bulk import writes faster than
+    // one per millisecond, so its clock runs ahead of wall time) must not fall outside the export.
+    const newest = await this.db
+      .selectFrom('resource_history')
+      .select((eb) => eb.fn.max('last_updated').as('t'))
+      .where('tenant', '=', tenant)
+      .executeTakeFirst();
+    const stamp = nextTimestamp();
+    const transactionTime = newest?.t && newest.t > stamp ? newest.t : stamp;
     const row: BulkJobTable = {
       tenant,
       id: randomUUID(),

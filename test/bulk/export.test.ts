@@ -155,6 +155,20 @@ for (const db of engineNames()) {
       assert.equal((await fetch(statusUrl)).status, 404);
     });
 
+    it('includes versions whose lastUpdated is ahead of this process’s clock (written by a faster process)', async () => {
+      // A bulk import in another process stamps faster than one write per millisecond, so its clock runs ahead.
+      const ahead = new Date(Date.now() + 3_600_000).toISOString();
+      const content = JSON.stringify({ resourceType: 'Patient', id: 'future', meta: { versionId: '1', lastUpdated: ahead } });
+      const row = { tenant: 't2', type: 'Patient', id: 'future', version_id: 1, last_updated: ahead, deleted: 0, content };
+      await s.node.engine.db.insertInto('resources').values(row).execute();
+      await s.node.engine.db.insertInto('resource_history').values({ ...row, method: 'PUT' }).execute();
+      const { byType, manifest } = await exportAll(`${s.base('t2')}/$export?_type=Patient`);
+      assert.deepEqual((byType.get('Patient') as { id: string }[]).map((p) => p.id).sort(), ['future', 'other']);
+      assert.equal(manifest.transactionTime, ahead);
+      await s.node.engine.db.deleteFrom('resources').where('tenant', '=', 't2').where('id', '=', 'future').execute();
+      await s.node.engine.db.deleteFrom('resource_history').where('tenant', '=', 't2').where('id', '=', 'future').execute();
+    });
+
     it('jobs and files are per tenant', async () => {
       const { manifest } = await exportAll(`${s.base('t1')}/$export?_type=Patient`);
       const other = manifest.output[0].url.replace('/fhir/t1/', '/fhir/t2/');
