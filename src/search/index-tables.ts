@@ -270,12 +270,14 @@ const MAX_PARAMS = 8000;
 export async function replaceIndexRows(
   trx: Kysely<Database>,
   tenant: string,
-  items: { type: string; id: string; resource: Resource | null }[],
+  items: { type: string; id: string; resource: Resource | null; isNew?: boolean }[],
 ): Promise<void> {
   if (items.length === 0) return;
-  // Delete in chunks grouped by type: (tenant, type, id IN …) uses the owner index.
+  // Delete in chunks grouped by type: (tenant, type, id IN …) uses the owner index. A resource that never
+  // existed before has no rows to delete (the common case of an import), so it skips this step.
   const byType = new Map<string, string[]>();
   for (const it of items) {
+    if (it.isNew) continue;
     const ids = byType.get(it.type) ?? [];
     ids.push(it.id);
     byType.set(it.type, ids);

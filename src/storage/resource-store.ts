@@ -185,7 +185,7 @@ export class ResourceStore {
     const results: CommittedWrite[] = [];
     const historyRows: Database['resource_history'][] = [];
     const currentRows = new Map<string, Database['resources']>();
-    const indexItems: { type: string; id: string; resource: Resource | null }[] = [];
+    const indexItems: { type: string; id: string; resource: Resource | null; isNew: boolean }[] = [];
     for (const w of writes) {
       const key = `${w.type}/${w.id}`;
       const before = current.get(key);
@@ -222,7 +222,7 @@ export class ResourceStore {
       historyRows.push({ tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, method: w.method, content });
       currentRows.set(key, { tenant, type: w.type, id: w.id, version_id: versionId, last_updated: lastUpdated, deleted, content });
       current.set(key, { versionId, deleted: deleted === 1, lastUpdated, content });
-      indexItems.push({ type: w.type, id: w.id, resource: w.resource });
+      indexItems.push({ type: w.type, id: w.id, resource: w.resource, isNew: before === undefined });
       results.push({ type: w.type, id: w.id, versionId, lastUpdated, existed: liveBefore, resource: w.resource });
     }
     for (const part of chunks(historyRows)) await trx.insertInto('resource_history').values(part).execute();

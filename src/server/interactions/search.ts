@@ -18,7 +18,7 @@ export async function search(deps: ServerDeps, scope: RequestScope, type: string
   const req = parseSearchRequest(
     type,
     query.filter(([k]) => k !== '_cursor' && k !== '_format'),
-    { strict: scope.strict },
+    { strict: scope.strict, baseUrl: scope.base },
   );
   const result = await executeSearch(
     { db: deps.engine.db, dialect: deps.engine.dialect, tenant: scope.tenant, compartment: scope.compartment },
