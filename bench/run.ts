@@ -457,14 +457,14 @@ function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function machine(): { lines: string[]; summary: string } {
+function machine(c: Checkout): { lines: string[]; summary: string } {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(sh('cat', ['/proc/cpuinfo']))?.[1] ?? cpus()[0]?.model ?? '?';
-  const c = candidateCheckout();
+  const now = sh('git', ['rev-parse', '--short', 'HEAD']);
   const lines = [
     `- CPU: ${cpu}; \`nproc\`: ${availableParallelism()}; memory: ${Math.round(totalmem() / 2 ** 30)} GiB`,
     `- Node.js ${process.version}, ${process.platform}/${process.arch}`,
     `- load average (1/5/15 min) before the run: ${LOAD_AT_START.map((v) => v.toFixed(2)).join(' / ')}; after: ${loadavg().map((v) => v.toFixed(2)).join(' / ')} (the load generator and the servers share these cores; other processes add noise)`,
-    `- candidate: \`${c.name}\``,
+    `- candidate: \`${c.name}\` (at the start of the run)${now !== c.commit ? `; HEAD moved to \`${now}\` during the run (shared working tree: servers started later may run newer code)` : ''}`,
     '- `free -g`:',
     '',
     '```',
@@ -517,7 +517,7 @@ function commandLine(): string {
 }
 
 function report(runs: EngineRun[], startedAt: Date): void {
-  const m = machine();
+  const m = machine(candidate);
   const table = tableRows(runs);
   console.log('\n' + table.join('\n'));
   const resultsFile = join(LOG_DIR, 'results.json');
