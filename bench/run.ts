@@ -5,7 +5,7 @@
  *                    [--duration 5] [--warmup 1] [--connections 20] [--seed 1]
  *                    [--resources 20000] [--ingest-clients 4] [--read-rounds 2]     (ingest, read, five-searches)
  *                    [--patients 200] [--tenant T]                                  (crud, search, import)
- *                    [--compare REF | --compare-url URL] [--db-url URL] [--keep] [--no-append] [--out FILE]
+ *                    [--compare REF | --compare-url URL] [--rounds 1] [--db-url URL] [--keep] [--no-append] [--out FILE]
  *
  * Per engine it creates a fresh database per side, loads the data the selected scenarios need, starts the
  * Schakel server as a child process (bench/server-child.ts) and runs the scenarios one after another, printing
@@ -46,7 +46,9 @@ const USAGE = `npm run bench -- [--scenarios ${SCENARIOS.map((s) => s.name).join
                  [--duration 5] [--warmup 1] [--connections 20] [--seed 1]
                  [--resources 20000] [--ingest-clients 4] [--read-rounds 2]
                  [--patients 200] [--tenant T]
-                 [--compare REF | --compare-url URL] [--db-url URL] [--keep] [--no-append] [--out docs/benchmarks.md]
+                 [--compare REF | --compare-url URL] [--rounds 1] [--db-url URL] [--keep] [--no-append] [--out docs/benchmarks.md]
+
+--rounds N runs every scenario N times per side, alternating sides (ABBA…), and reports the median round.
 
 Scenarios (default ingest,read,five-searches):
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.title}`).join('\n')}`;
@@ -65,6 +67,7 @@ const { values: args } = parseArgs({
     patients: { type: 'string', default: '200' },
     tenant: { type: 'string' },
     compare: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     'compare-url': { type: 'string' },
     'db-url': { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -103,6 +106,7 @@ for (const e of engines) if (e !== 'sqlite' && e !== 'postgres') throw new Error
 const scenarios = scenariosByName((args.scenarios ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 if (args.compare && args['compare-url']) throw new Error('--compare and --compare-url exclude each other');
 const append = !(args['no-append'] ?? false);
+const rounds = positiveInt('rounds', args.rounds);
 const outFile = resolve(ROOT, args.out ?? 'docs/benchmarks.md');
 
 // PostgreSQL without a URL: run ourselves again inside a throwaway cluster.
@@ -406,6 +410,20 @@ async function runScenario(s: Scenario, target: Target): Promise<Metric[]> {
   }
 }
 
+/** Per metric name, the round with the median value (its latencies too); the note lists every round. */
+function medianOfRounds(roundsOf: Metric[][]): Metric[] {
+  if (roundsOf.length === 1) return roundsOf[0];
+  const names = [...new Set(roundsOf.flat().map((m) => m.name))];
+  return names.map((name) => {
+    const all = roundsOf.map((ms) => ms.find((m) => m.name === name)).filter((m): m is Metric => !!m);
+    const ok = all.filter((m) => !m.failure && Number.isFinite(m.value)).sort((a, b) => a.value - b.value);
+    if (ok.length === 0) return all[0];
+    const mid = ok[Math.floor((ok.length - 1) / 2)];
+    const values = all.map((m) => m.value);
+    return { ...mid, rounds: values, note: `median of ${ok.length} rounds (${ok.map((m) => fmtValue(m)).join(', ')})${mid.note ? `; ${mid.note}` : ''}` };
+  });
+}
+
 function printMetric(label: string, m: Metric): void {
   if (m.failure) console.log(`  [${label}] ${m.scenario} / ${m.name}: FAILED ${m.failure}`);
   else
@@ -426,13 +444,17 @@ async function runEngine(engine: Engine, candidate: Checkout, baseline: Checkout
     if (args['compare-url']) targets.push(await externalTarget(args['compare-url']));
     const sides: SideResult[] = targets.map((target) => ({ target, metrics: [] }));
     for (const s of scenarios) {
-      // One side at a time, candidate first; the order flips per scenario so drift in outside load is shared.
-      const order = scenarios.indexOf(s) % 2 === 0 ? sides : [...sides].reverse();
-      for (const side of order) {
-        const ms = await runScenario(s, side.target);
-        for (const m of ms) printMetric(side.target.label, m);
-        side.metrics.push(...ms);
+      const perRound = new Map<SideResult, Metric[][]>(sides.map((x) => [x, []]));
+      for (let round = 0; round < rounds; round++) {
+        // One side at a time; the order flips per scenario and round (ABBA…) so drift in outside load is shared.
+        const order = (scenarios.indexOf(s) + round) % 2 === 0 ? sides : [...sides].reverse();
+        for (const side of order) {
+          const ms = await runScenario(s, side.target);
+          for (const m of ms) printMetric(side.target.label, m);
+          perRound.get(side)!.push(ms);
+        }
       }
+      for (const side of sides) side.metrics.push(...medianOfRounds(perRound.get(side)!));
     }
     return { engine, storage: targets[0].storage?.version ?? '?', sides };
   } finally {
@@ -500,7 +522,8 @@ function tableRows(runs: EngineRun[]): string[] {
       const ratio = a && b && !a.failure && !b.failure && b.value !== 0 ? a.value / b.value : NaN;
       // Within ±5 % is marked ≈: on a shared machine that is inside run-to-run noise.
       const mark = !a || !Number.isFinite(ratio) ? '' : Math.abs(ratio - 1) < 0.05 ? ' ≈' : (a.higherIsBetter ? ratio > 1 : ratio < 1) ? ' better' : ' worse';
-      const notes = [a?.failure && `candidate failed: ${a.failure}`, b?.failure && `baseline failed: ${b.failure}`, (a?.unexpected || b?.unexpected) && `unexpected status ${a?.unexpected ?? 0}/${b?.unexpected ?? 0}`]
+      const notes = [a?.failure && `candidate failed: ${a.failure}`, b?.failure && `baseline failed: ${b.failure}`, (a?.unexpected || b?.unexpected) && `unexpected status ${a?.unexpected ?? 0}/${b?.unexpected ?? 0}`,
+        (a?.rounds || b?.rounds) && `rounds cand. ${(a?.rounds ?? []).map((v) => fmt(v, v < 10 ? 2 : 0)).join(' / ')}, base. ${(b?.rounds ?? []).map((v) => fmt(v, v < 10 ? 2 : 0)).join(' / ')}`]
         .filter(Boolean)
         .join('; ');
       rows.push(
@@ -534,7 +557,7 @@ function report(runs: EngineRun[], startedAt: Date): void {
     '',
     `## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${scenarios.map((s) => s.name).join(', ')} on ${runs.map((r) => r.engine).join(' + ')}${baselineName ? ` — compared with ${baselineName}` : ''}`,
     '',
-    `Command: \`${commandLine()}\` (${opts.duration} s per load after ${opts.warmup} s warm-up, ${opts.connections} connections, seed ${opts.seed})`,
+    `Command: \`${commandLine()}\` (${opts.duration} s per load after ${opts.warmup} s warm-up, ${opts.connections} connections, seed ${opts.seed}${rounds > 1 ? `, median of ${rounds} rounds per side` : ''})`,
     '',
     ...m.lines,
     ...(baselineName ? [`- baseline: \`${baselineName}\`${args.compare ? ' (git worktree, servers started from that checkout; same harness, same data, separate databases)' : ''}`] : []),

@@ -6,6 +6,7 @@
  *                   node:http ceiling (bench/bare-server.ts) over --read-rounds rounds (local servers only);
  *   five-searches — five typical searches, each loaded on its own, rotating over thousands of patients.
  * read and five-searches ingest first when ingest was not selected (the ingest is then not reported).
+ * The data is loaded once per side: with --rounds > 1, later rounds of ingest repeat the first round's figure.
  */
 import type { Bundle } from 'fhir/r4';
 import {

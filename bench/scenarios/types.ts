@@ -33,6 +33,8 @@ export interface Metric {
   /** Connection errors and timeouts. */
   errors?: number;
   note?: string;
+  /** Values of every round when the run has --rounds > 1 (value is then the median round's). */
+  rounds?: number[];
   /** Set when the scenario could not measure this (the value is then NaN). */
   failure?: string;
 }
