@@ -1,8 +1,8 @@
 /**
- * The issue's done-criterion: a 10,000-patient region (≈480,000 resources) round-trips through import and
- * $export with identical counts per type. Too slow for the regular suite on a shared 2-core runner (see the
- * measurements in bench/bulk.ts's report), so it runs only when SCHAKEL_TEST_FULL=1; SQLite only.
+ * The issue's done-criterion: a 10,000-patient region (≈476,000 resources) round-trips through `schakel import`
+ * and $export with identical counts per type. SQLite only. Measured at 226 s on the shared 2-core machine
+ * (under 4 minutes, so it is part of the regular suite); SCHAKEL_TEST_QUICK=1 skips it for quick local runs.
  */
 import { defineRoundTrip } from './roundtrip.ts';
 
-defineRoundTrip(10_000, { engines: ['sqlite'], skip: process.env.SCHAKEL_TEST_FULL === '1' ? false : 'set SCHAKEL_TEST_FULL=1 to run the 10k-patient round trip' });
+defineRoundTrip(10_000, { engines: ['sqlite'], skip: process.env.SCHAKEL_TEST_QUICK === '1' ? 'SCHAKEL_TEST_QUICK=1 skips the 10k-patient round trip' : false });

@@ -1,7 +1,7 @@
 /**
  * The round trip: `schakel synth` a region → `schakel import` → `$export` per tenant (over HTTP, per the IG)
  * → the resource counts per type are exactly what region.json says. Used by roundtrip.test.ts (200 patients,
- * regular suite) and roundtrip-10k.test.ts (the issue's 10k-patient round trip, only with SCHAKEL_TEST_FULL=1).
+ * regular suite) and roundtrip-10k.test.ts (the issue's 10k-patient round trip; SCHAKEL_TEST_QUICK=1 skips it).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
