@@ -61,12 +61,13 @@ async function childExport(region: string, data: string): Promise<void> {
   const mismatches: string[] = [];
   for (const t of summary.tenants) {
     const k0 = performance.now();
-    const kick = await fetch(`${base}/${t.id}/$export`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
+    const kick = await fetch(`${base}/${t.id}/$export`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json', connection: 'close' } });
     const status = kick.headers.get('content-location');
+    await kick.arrayBuffer(); // an unread body keeps the connection busy, and the server would wait for it on close
     if (kick.status !== 202 || !status) throw new Error(`kick-off ${t.id}: ${kick.status}`);
     let res: Response;
     for (;;) {
-      res = await fetch(status);
+      res = await fetch(status, { headers: { connection: 'close' } });
       if (res.status !== 202) break;
       await res.arrayBuffer();
       await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +76,8 @@ async function childExport(region: string, data: string): Promise<void> {
     const manifest = (await res.json()) as { output: { type: string; url: string }[] };
     const counts: Record<string, number> = {};
     for (const o of manifest.output) {
-      const file = await fetch(o.url);
+      // No keep-alive: a pooled connection would keep this process alive after the server has closed.
+      const file = await fetch(o.url, { headers: { connection: 'close' } });
       let n = 0;
       for await (const chunk of file.body!) for (const b of chunk as Uint8Array) if (b === 10) n++;
       counts[o.type] = (counts[o.type] ?? 0) + n;

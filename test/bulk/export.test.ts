@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engineNames, freshEngine } from '../helpers/engines.ts';
-import { countsOf, exportAll, kickOff, poll, putAll, startBulkServer, type BulkTestServer, type Manifest } from './helpers.ts';
+import { type BulkTestServer, countsOf, exportAll, http, kickOff, type Manifest, poll, putAll, startBulkServer } from './helpers.ts';
 
 const patient = (id: string, family: string) => ({ resourceType: 'Patient', id, name: [{ family }] });
 const obs = (id: string, pid: string, code: string) => ({
@@ -136,23 +136,23 @@ for (const db of engineNames()) {
         assert.deepEqual(oo.issue[0].expression, [expr], path);
         assert.equal(r.location, undefined);
       }
-      const unknownJob = await fetch(`${s.base('t1')}/$bulk-status/00000000-0000-0000-0000-000000000000`);
+      const unknownJob = await http(`${s.base('t1')}/$bulk-status/00000000-0000-0000-0000-000000000000`);
       assert.equal(unknownJob.status, 404);
     });
 
     it('cancel: DELETE on the status URL answers 202; afterwards status and files are gone', async () => {
       const k = await kickOff(`${s.base('t1')}/$export`);
       assert.equal(k.status, 202);
-      const del = await fetch(k.location!, { method: 'DELETE' });
+      const del = await http(k.location!, { method: 'DELETE' });
       assert.equal(del.status, 202);
-      assert.equal((await fetch(k.location!)).status, 404);
-      assert.equal((await fetch(k.location!, { method: 'DELETE' })).status, 404);
+      assert.equal((await http(k.location!)).status, 404);
+      assert.equal((await http(k.location!, { method: 'DELETE' })).status, 404);
       // A finished job can be deleted the same way, and its files go with it.
       const done = await exportAll(`${s.base('t1')}/$export?_type=Patient`);
       const statusUrl = done.manifest.output[0].url.replace(/\$bulk-file\/([^/]+)\/.*/, '$bulk-status/$1');
-      assert.equal((await fetch(statusUrl, { method: 'DELETE' })).status, 202);
-      assert.equal((await fetch(done.manifest.output[0].url)).status, 404);
-      assert.equal((await fetch(statusUrl)).status, 404);
+      assert.equal((await http(statusUrl, { method: 'DELETE' })).status, 202);
+      assert.equal((await http(done.manifest.output[0].url)).status, 404);
+      assert.equal((await http(statusUrl)).status, 404);
     });
 
     it('includes versions whose lastUpdated is ahead of this process’s clock (written by a faster process)', async () => {
@@ -172,7 +172,7 @@ for (const db of engineNames()) {
     it('jobs and files are per tenant', async () => {
       const { manifest } = await exportAll(`${s.base('t1')}/$export?_type=Patient`);
       const other = manifest.output[0].url.replace('/fhir/t1/', '/fhir/t2/');
-      assert.equal((await fetch(other)).status, 404);
+      assert.equal((await http(other)).status, 404);
       const { byType } = await exportAll(`${s.base('t2')}/$export`);
       assert.deepEqual(countsOf(byType), { Patient: 1 });
     });
@@ -194,13 +194,13 @@ describe('bulk export: persistence and expiry (sqlite)', () => {
     assert.equal(again.status, 200);
     const m2 = again.body as Manifest;
     assert.equal(m2.transactionTime, manifest.transactionTime);
-    const file = await fetch(m2.output.find((o) => o.type === 'Patient')!.url);
+    const file = await http(m2.output.find((o) => o.type === 'Patient')!.url);
     assert.equal(file.status, 200);
     assert.equal((await file.text()).trim().split('\n').length, 3);
     await s2.stop();
 
     const s3 = await startBulkServer('sqlite', { target, config: { dir: bulkDir, expiryMs: 0 } });
-    assert.equal((await fetch(statusUrl(manifest, s3.base('t1')))).status, 404);
+    assert.equal((await http(statusUrl(manifest, s3.base('t1')))).status, 404);
     const tenantDir = join(bulkDir, 't1');
     assert.deepEqual(existsSync(tenantDir) ? readdirSync(tenantDir) : [], []);
     await s3.stop();

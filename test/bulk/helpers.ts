@@ -30,6 +30,13 @@ export async function startBulkServer(
   for (const t of opts.tenants ?? ['t1']) await node.tenants.ensure({ tenant: t });
   const app = buildApp({ dispatch: node.dispatch, tenants: node.tenants });
   registerBulkRoutes(app, node, { dir: join(dir, 'bulk'), importDirs: [dir], retryAfterSeconds: 1, ...opts.config });
+  // Every connection, so stop() can end them all: a keep-alive connection can outlive close() and keep the
+  // test process alive for Fastify's 72 s keepAliveTimeout.
+  const sockets = new Set<import('node:net').Socket>();
+  app.server.on('connection', (sock: import('node:net').Socket) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -40,6 +47,7 @@ export async function startBulkServer(
     dir,
     stop: async () => {
       await app.close();
+      for (const sock of sockets) sock.destroy();
       await node.close();
       if (!opts.keep) {
         await target.cleanup();
@@ -47,6 +55,14 @@ export async function startBulkServer(
       }
     },
   };
+}
+
+/**
+ * fetch without keep-alive: a pooled connection to a stopped test server was seen to keep the test process
+ * alive for Fastify's 72 s keepAliveTimeout.
+ */
+export function http(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { connection: 'close', ...(init.headers as Record<string, string> | undefined) } });
 }
 
 export interface Manifest {
@@ -62,7 +78,7 @@ export async function kickOff(
   url: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; location?: string; body: unknown }> {
-  const res = await fetch(url, {
+  const res = await http(url, {
     method: init.method ?? 'GET',
     headers: {
       accept: 'application/fhir+json',
@@ -80,7 +96,7 @@ export async function kickOff(
 export async function poll(statusUrl: string, maxWaitMs = 100): Promise<{ status: number; body: unknown; progress: string[]; headers: Headers }> {
   const progress: string[] = [];
   for (;;) {
-    const res = await fetch(statusUrl, { headers: { accept: 'application/json' } });
+    const res = await http(statusUrl, { headers: { accept: 'application/json' } });
     const text = await res.text();
     if (res.status !== 202) return { status: res.status, body: text ? JSON.parse(text) : undefined, progress, headers: res.headers };
     progress.push(res.headers.get('x-progress') ?? '');
@@ -103,7 +119,7 @@ export async function exportAll(
   const byType = new Map<string, unknown[]>();
   const contentTypes = new Set<string>();
   for (const o of manifest.output) {
-    const res = await fetch(o.url, { headers: { accept: 'application/fhir+ndjson' } });
+    const res = await http(o.url, { headers: { accept: 'application/fhir+ndjson' } });
     if (res.status !== 200) throw new Error(`download of ${o.url} answered ${res.status}`);
     contentTypes.add(res.headers.get('content-type') ?? '');
     const lines = (await res.text()).split('\n').filter((l) => l.length > 0);
@@ -120,7 +136,7 @@ export function countsOf(byType: Map<string, unknown[]>): Record<string, number>
 
 /** Writes resources into a tenant through the FHIR API (a transaction bundle of PUTs). */
 export async function putAll(base: string, resources: { resourceType: string; id: string }[]): Promise<void> {
-  const res = await fetch(base, {
+  const res = await http(base, {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal' },
     body: JSON.stringify({
@@ -145,7 +161,7 @@ export async function exportCounts(kickOffUrl: string): Promise<{ manifest: Mani
     counts[t] = (counts[t] ?? 0) + 1;
   };
   for (const o of manifest.output) {
-    const res = await fetch(o.url);
+    const res = await http(o.url);
     if (res.status !== 200 || !res.body) throw new Error(`download of ${o.url} answered ${res.status}`);
     let rest = '';
     const decoder = new TextDecoder();

@@ -15,7 +15,7 @@ import { importCommand } from '../../src/cli/import.ts';
 import { openNode } from '../../src/node/provider-node.ts';
 import { generateRegion } from '../../src/synth/index.ts';
 import { engineNames } from '../helpers/engines.ts';
-import { kickOff, poll, startBulkServer, type BulkTestServer, type Manifest } from './helpers.ts';
+import { http, kickOff, poll, startBulkServer, type BulkTestServer, type Manifest } from './helpers.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'schakel-import-test-'));
@@ -203,22 +203,22 @@ for (const db of engineNames()) {
       assert.deepEqual(m.output, [{ type: 'Patient', inputUrl: file, count: 25 }]);
       assert.equal(m.error.length, 1);
       assert.equal(m.error[0].type, 'OperationOutcome');
-      const errs = (await (await fetch(m.error[0].url)).text()).trim().split('\n').map((l) => JSON.parse(l) as { issue: { diagnostics: string }[] });
+      const errs = (await (await http(m.error[0].url)).text()).trim().split('\n').map((l) => JSON.parse(l) as { issue: { diagnostics: string }[] });
       assert.equal(errs.length, 2);
       assert.match(errs[0].issue[0].diagnostics, /line 4: not valid JSON/);
       assert.match(errs[1].issue[0].diagnostics, /line 8: a Observation in an input of type Patient/);
-      const read = await fetch(`${s.base('t1')}/Patient/imp-24`, { headers: { accept: 'application/fhir+json' } });
+      const read = await http(`${s.base('t1')}/Patient/imp-24`, { headers: { accept: 'application/fhir+json' } });
       assert.equal(read.status, 200);
     });
 
     it('imports from a URL on the loopback interface', async () => {
       const body = [1, 2, 3].map((i) => JSON.stringify({ resourceType: 'Practitioner', id: `url-${i}` })).join('\n');
-      const http = createServer((_req, res) => {
+      const source = createServer((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/fhir+ndjson' });
         res.end(body);
       });
-      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-      const addr = http.address();
+      await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+      const addr = source.address();
       const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/practitioners.ndjson`;
       try {
         const k = await kickOff(`${s.base('t1')}/$import`, { method: 'POST', body: parameters([{ url }]) });
@@ -228,9 +228,10 @@ for (const db of engineNames()) {
         assert.deepEqual((done.body as Manifest).output, [{ type: 'Resource', inputUrl: url, count: 3 }]);
         assert.deepEqual((done.body as Manifest).error, []);
       } finally {
-        http.close();
+        source.closeAllConnections();
+        source.close();
       }
-      assert.equal((await fetch(`${s.base('t1')}/Practitioner/url-3`)).status, 200);
+      assert.equal((await http(`${s.base('t1')}/Practitioner/url-3`)).status, 200);
     });
 
     it('refuses inputs outside the import directory or off the loopback, and requests without Prefer: respond-async', async () => {
