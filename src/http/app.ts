@@ -47,6 +47,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     // Ids and search values may contain characters Fastify would otherwise reject as too long.
     routerOptions: { maxParamLength: 2048 },
+    // Close kept-alive client connections when the server closes, so a stopping server never lingers.
+    forceCloseConnections: true,
     exposeHeadRoutes: false,
   });
   app.removeAllContentTypeParsers();
@@ -190,7 +192,8 @@ function send(reply: FastifyReply, format: Format, res: FhirResponse, head = fal
   reply.code(res.status);
   for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
   if (res.body === undefined || res.status === 304) return reply.send();
-  reply.header('Content-Type', contentTypeOf(format));
+  // A response that names its own media type (e.g. a Bulk Data manifest: application/json) keeps it.
+  if (!res.headers['Content-Type']) reply.header('Content-Type', contentTypeOf(format));
   let payload: string;
   if (format === 'json') payload = isRaw(res.body) ? res.body.raw : JSON.stringify(res.body);
   else payload = toFhirXml(isRaw(res.body) ? (JSON.parse(res.body.raw) as Resource) : res.body);

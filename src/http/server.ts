@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { openNode, type NodeOptions, type ProviderNode } from '../node/provider-node.ts';
 import type { Dialect } from '../storage/schema.ts';
 import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
+import { registerBulkRoutes } from '../bulk/routes.ts';
 import { buildApp } from './app.ts';
 import { loadQualificationTokens } from './qualification.ts';
 
@@ -45,6 +46,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     patientContext: opts.qualificationTokens ? loadQualificationTokens(opts.qualificationTokens) : undefined,
     logger: opts.logger,
   });
+  // Bulk export downloads live beside /fhir/{tenant} (streamed files, outside the dispatcher).
+  registerBulkRoutes(app, node);
   if (opts.plugins) await opts.plugins(app, node, urlOf);
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();

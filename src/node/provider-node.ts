@@ -10,7 +10,7 @@ import { createDispatcher } from '../server/dispatch.ts';
 import type { ServerDeps } from '../server/context.ts';
 import { openEngine, type Engine } from '../storage/engine.ts';
 import { migrate } from '../storage/migrate.ts';
-import { ResourceStore } from '../storage/resource-store.ts';
+import { ResourceStore, primeClock } from '../storage/resource-store.ts';
 import type { Dialect } from '../storage/schema.ts';
 import { TenantRegistry } from '../tenants/registry.ts';
 
@@ -47,6 +47,7 @@ export async function openNode(opts: NodeOptions): Promise<ProviderNode> {
     validate: (resource, o) =>
       o.profiles === undefined ? validateCore(resource) : validateResource(resource, { profiles: o.profiles === 'declared' ? undefined : o.profiles }),
   };
+  primeClock(await deps.store.newestStamp());
   // The audit log lives apart from clinical data: its own SQLite file, or its own tables on PostgreSQL.
   const sqliteFile = opts.sqliteFile ?? join(opts.dataDir ?? 'data', 'schakel.db');
   const auditEngine =

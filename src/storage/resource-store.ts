@@ -57,13 +57,23 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
   return out;
 }
 
-/** Strictly increasing timestamps within this process, so history order is unambiguous. */
+/**
+ * Commit timestamps: every write of one commit shares one `lastUpdated`, and commits get increasing stamps within
+ * this process. One stamp per commit (not per resource) keeps a fast import from running ahead of the wall
+ * clock; `primeClock` starts the process after the newest stamp already stored, so a restart never stamps a
+ * new version earlier than the one it replaces. Ties within a commit are ordered by (type, id, version).
+ */
 let lastStamp = 0;
 export function nextTimestamp(): string {
   let now = Date.now();
   if (now <= lastStamp) now = lastStamp + 1;
   lastStamp = now;
   return new Date(now).toISOString();
+}
+
+export function primeClock(newest: string | undefined): void {
+  const t = newest ? Date.parse(newest) : Number.NaN;
+  if (!Number.isNaN(t) && t > lastStamp) lastStamp = t;
 }
 
 type CurrentRow = { version_id: number; last_updated: string; deleted: number; content: string };
@@ -100,6 +110,12 @@ export class ResourceStore {
       .where('id', '=', id)
       .executeTakeFirst();
     return row && toStored({ type, id, ...row });
+  }
+
+  /** The newest stored `lastUpdated` (to prime the commit clock at start). */
+  async newestStamp(): Promise<string | undefined> {
+    const row = await this.db.selectFrom('resource_history').select((eb) => eb.fn.max('last_updated').as('newest')).executeTakeFirst();
+    return (row?.newest as string | null | undefined) ?? undefined;
   }
 
   async readVersion(tenant: string, type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -183,6 +199,7 @@ export class ResourceStore {
   async commit(trx: Transaction<Database>, tenant: string, writes: PlannedWrite[]): Promise<CommittedWrite[]> {
     const current = await this.currentVersions(trx, tenant, writes.filter((w) => !w.isNew));
     const results: CommittedWrite[] = [];
+    const lastUpdated = nextTimestamp();
     const historyRows: Database['resource_history'][] = [];
     const currentRows = new Map<string, Database['resources']>();
     const indexItems: { type: string; id: string; resource: Resource | null; isNew: boolean }[] = [];
@@ -211,7 +228,6 @@ export class ResourceStore {
         }
       }
       const versionId = (before?.versionId ?? 0) + 1;
-      const lastUpdated = nextTimestamp();
       let content = '';
       if (w.resource) {
         w.resource.id = w.id;
