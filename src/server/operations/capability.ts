@@ -37,6 +37,7 @@ export function capabilityStatement(base: string, opts: { profileValidation: str
           ]
         : []),
       ...(type === 'Observation' ? [{ name: 'lastn', definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' }] : []),
+      ...(type === 'Patient' || type === 'Group' ? [{ name: 'export', definition: `http://hl7.org/fhir/uv/bulkdata/OperationDefinition/${type.toLowerCase()}-export` }] : []),
     ],
   }));
   return {
@@ -50,12 +51,17 @@ export function capabilityStatement(base: string, opts: { profileValidation: str
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'application/fhir+xml', 'json', 'xml'],
     patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'],
     implementationGuide: opts.profileValidation,
     rest: [
       {
         mode: 'server',
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+        operation: [
+          { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+          { name: 'import', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' },
+        ],
         searchParam: [
           { name: '_id', type: 'token' },
           { name: '_lastUpdated', type: 'date' },
