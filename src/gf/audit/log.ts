@@ -18,8 +18,8 @@ export interface AuditTables {
 }
 
 const GENESIS = '0'.repeat(64);
-const FLUSH_MS = 100;
-const FLUSH_AT = 2000;
+const FLUSH_MS = 10;
+const FLUSH_AT = 250;
 
 const ROWS_PER_INSERT = 250;
 
