@@ -1,10 +1,10 @@
 /**
- * Throughput of core validation on real examples: `node --import tsx src/fhir/validation/bench.ts [seconds]`.
+ * Throughput of core validation on real examples: `node --import tsx bench/validation.ts [seconds]`.
  * Prints validations/s and µs per resource for a typical Observation and for the whole example mix.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { sharedPath } from '../../paths.ts';
-import { validateCore, warmUpCore } from './core.ts';
+import { sharedPath } from '../src/paths.ts';
+import { validateCore, warmUpCore } from '../src/fhir/validation/core.ts';
 
 const seconds = Number(process.argv[2] ?? 2);
 const dir = sharedPath('fhir', 'hl7nl-zib2020-ig-build', 'package', 'example');
@@ -33,7 +33,7 @@ run('Observation', [obs]);
 run(`ig-build example mix (${all.length} resources)`, all);
 
 // Profile validation (core + declared nl-core profiles): not on the write path, measured for $validate.
-const { validateResource } = await import('./index.ts');
+const { validateResource } = await import('../src/fhir/validation/index.ts');
 const t1 = performance.now();
 for (const r of all) validateResource(r);
 console.log(`first profile validation of all examples (load, snapshots, terminology): ${(performance.now() - t1).toFixed(0)} ms`);
