@@ -140,7 +140,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   return app;
 }
 
-function headerOf(req: FastifyRequest, name: string): string | undefined {
+/** A request header as one string (repeated headers joined), as FHIR handlers read them. */
+export function headerOf(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -188,7 +189,8 @@ function toFhirRequest(req: FastifyRequest, path: string, query: [string, string
   };
 }
 
-function send(reply: FastifyReply, format: Format, res: FhirResponse, head = false): FastifyReply {
+/** Writes a FhirResponse in the negotiated format (also used by service routes beside /fhir, e.g. the directory). */
+export function send(reply: FastifyReply, format: Format, res: FhirResponse, head = false): FastifyReply {
   reply.code(res.status);
   for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
   if (res.body === undefined || res.status === 304) return reply.send();

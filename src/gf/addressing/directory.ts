@@ -18,11 +18,12 @@
 import type { CapabilityStatement, Resource } from 'fhir/r4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError } from '../../fhir/outcome.ts';
-import { parseFhirXml, toFhirXml } from '../../fhir/format/xml.ts';
-import { contentTypeOf, negotiate, type Format } from '../../http/formats.ts';
+import { parseFhirXml } from '../../fhir/format/xml.ts';
+import { negotiate, type Format } from '../../http/formats.ts';
 import { parsePrefer } from '../../server/prefer.ts';
 import type { FhirRequest, FhirResponse, RequestScope } from '../../server/types.ts';
 import { isRaw } from '../../server/types.ts';
+import { headerOf, send } from '../../http/app.ts';
 import { DIRECTORY_PREFIX, DIRECTORY_TYPES, GF_CAPABILITY, NATIONAL_DIRECTORY_TENANT } from './constants.ts';
 import { authorizeRequest, type DirectoryReader } from './policy.ts';
 
@@ -178,10 +179,6 @@ export async function registerDirectoryRoutes(app: FastifyInstance, opts: Direct
   );
 }
 
-function headerOf(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
 
 function formatOf(req: FastifyRequest): Format {
   const q = req.query as Record<string, string> | undefined;
@@ -220,11 +217,3 @@ function toFhirRequest(req: FastifyRequest, path: string, query: [string, string
   };
 }
 
-function send(reply: FastifyReply, format: Format, res: FhirResponse, head = false): FastifyReply {
-  reply.code(res.status);
-  for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
-  if (res.body === undefined || res.status === 304) return reply.send();
-  reply.header('Content-Type', contentTypeOf(format));
-  const payload = format === 'json' ? (isRaw(res.body) ? res.body.raw : JSON.stringify(res.body)) : toFhirXml(isRaw(res.body) ? (JSON.parse(res.body.raw) as Resource) : res.body);
-  return head ? reply.send() : reply.send(payload);
-}
