@@ -177,15 +177,20 @@ function toFhirRequest(req: FastifyRequest, path: string, query: [string, string
     method: req.method as FhirRequest['method'],
     path: path.replace(/\/+$/, ''),
     query,
-    headers: {
-      ifMatch: headerOf(req, 'if-match'),
-      ifNoneMatch: headerOf(req, 'if-none-match'),
-      ifNoneExist: headerOf(req, 'if-none-exist'),
-      ifModifiedSince: headerOf(req, 'if-modified-since'),
-      prefer: headerOf(req, 'prefer'),
-    },
+    headers: fhirHeaders(req),
     body,
     bodyKind,
+  };
+}
+
+/** The request headers FHIR interactions read (conditional requests and Prefer). */
+export function fhirHeaders(req: FastifyRequest): FhirRequest['headers'] {
+  return {
+    ifMatch: headerOf(req, 'if-match'),
+    ifNoneMatch: headerOf(req, 'if-none-match'),
+    ifNoneExist: headerOf(req, 'if-none-exist'),
+    ifModifiedSince: headerOf(req, 'if-modified-since'),
+    prefer: headerOf(req, 'prefer'),
   };
 }
 

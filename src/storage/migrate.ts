@@ -3,7 +3,7 @@
  * The search index tables belong to the search module (it knows which value columns each parameter type
  * needs); they are created here in the same migration so a fresh database is complete before serving.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 import { createIndexTables } from '../search/index-tables.ts';
 import type { Database, Dialect } from './schema.ts';
 
@@ -14,6 +14,15 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   // Key columns compare by code point on PostgreSQL (COLLATE "C"), as on SQLite: keyset paging orders the same
   // on both engines, and joins with the search index tables (also "C") can use the primary key.
   const key = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+  // The columns `resources` (current version) and `resource_history` (every version) share.
+  const versionColumns = (t: CreateTableBuilder<string, never>) =>
+    t
+      .addColumn('tenant', key, (c) => c.notNull())
+      .addColumn('type', key, (c) => c.notNull())
+      .addColumn('id', key, (c) => c.notNull())
+      .addColumn('version_id', 'integer', (c) => c.notNull())
+      .addColumn('last_updated', key, (c) => c.notNull())
+      .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0));
   await ddl.schema
     .createTable('tenants')
     .ifNotExists()
@@ -27,12 +36,7 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await ddl.schema
     .createTable('resources')
     .ifNotExists()
-    .addColumn('tenant', key, (c) => c.notNull())
-    .addColumn('type', key, (c) => c.notNull())
-    .addColumn('id', key, (c) => c.notNull())
-    .addColumn('version_id', 'integer', (c) => c.notNull())
-    .addColumn('last_updated', key, (c) => c.notNull())
-    .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+    .$call(versionColumns)
     .addColumn('content', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('resources_pk', ['tenant', 'type', 'id'])
     .execute();
@@ -46,12 +50,7 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await ddl.schema
     .createTable('resource_history')
     .ifNotExists()
-    .addColumn('tenant', key, (c) => c.notNull())
-    .addColumn('type', key, (c) => c.notNull())
-    .addColumn('id', key, (c) => c.notNull())
-    .addColumn('version_id', 'integer', (c) => c.notNull())
-    .addColumn('last_updated', key, (c) => c.notNull())
-    .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+    .$call(versionColumns)
     .addColumn('method', 'text', (c) => c.notNull())
     .addColumn('content', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('resource_history_pk', ['tenant', 'type', 'id', 'version_id'])

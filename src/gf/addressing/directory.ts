@@ -23,7 +23,7 @@ import { negotiate, type Format } from '../../http/formats.ts';
 import { parsePrefer } from '../../server/prefer.ts';
 import type { FhirRequest, FhirResponse, RequestScope } from '../../server/types.ts';
 import { isRaw } from '../../server/types.ts';
-import { headerOf, send } from '../../http/app.ts';
+import { fhirHeaders, headerOf, send } from '../../http/app.ts';
 import { DIRECTORY_PREFIX, DIRECTORY_TYPES, GF_CAPABILITY, NATIONAL_DIRECTORY_TENANT } from './constants.ts';
 import { authorizeRequest, type DirectoryReader } from './policy.ts';
 
@@ -205,13 +205,7 @@ function toFhirRequest(req: FastifyRequest, path: string, query: [string, string
     method: req.method as FhirRequest['method'],
     path,
     query,
-    headers: {
-      ifMatch: headerOf(req, 'if-match'),
-      ifNoneMatch: headerOf(req, 'if-none-match'),
-      ifNoneExist: headerOf(req, 'if-none-exist'),
-      ifModifiedSince: headerOf(req, 'if-modified-since'),
-      prefer: headerOf(req, 'prefer'),
-    },
+    headers: fhirHeaders(req),
     body,
     bodyKind: body === undefined ? undefined : 'resource',
   };
