@@ -12,6 +12,7 @@
  * nl-gf data categories: hl7.fhir.nl.gf 0.10.0 (STANDARDS.md §3); organisation types: Nictiz RoleCodeNL
  * zorgaanbiedertype (organization-type).
  */
+import { DATA_CATEGORIES, parseParam } from '../localisation/categories.ts';
 
 export const SYSTEMS = {
   bsn: 'http://fhir.nl/fhir/NamingSystem/bsn',
@@ -206,36 +207,20 @@ function ancestors(code: string, parentOf: (c: string) => string | undefined): S
   return out;
 }
 
-/** nl-gf data category → the FHIR resource types it maps to (Observation categories as `Observation:<category>`). */
-export const NL_GF_RESOURCE_TYPES: Record<string, string[]> = {
-  AdvanceDirective: ['Consent:acd'],
-  Alert: ['Flag'],
-  AllergyIntolerance: ['AllergyIntolerance'],
-  Condition: ['Condition'],
-  Consent: ['Consent'],
-  Device: ['Device', 'DeviceUseStatement'],
-  DiagnosticReport: ['DiagnosticReport'],
-  Encounter: ['Encounter'],
-  Episode: ['EpisodeOfCare', 'CarePlan'],
-  Genomics: ['MolecularSequence'],
-  Imaging: ['ImagingStudy'],
-  MedicationRequest: ['MedicationRequest'],
-  MedicationUse: ['MedicationDispense', 'MedicationAdministration', 'MedicationStatement', 'Immunization'],
-  Nutrition: ['NutritionOrder'],
-  ObservationActivity: ['Observation:activity'],
-  ObservationExam: ['Observation:exam'],
-  ObservationImaging: ['Observation:imaging'],
-  ObservationLaboratory: ['Observation:laboratory'],
-  ObservationProcedure: ['Observation:procedure'],
-  ObservationSocialHistory: ['Observation:social-history'],
-  ObservationSurvey: ['Observation:survey', 'QuestionnaireResponse'],
-  ObservationTherapy: ['Observation:therapy'],
-  ObservationVitalSigns: ['Observation:vital-signs'],
-  Patient: ['Patient', 'RelatedPerson', 'CareTeam'],
-  Procedure: ['Procedure'],
-  Request: ['ServiceRequest', 'Task'],
-  Specimen: ['Specimen'],
-};
+/**
+ * nl-gf data category → the FHIR resource types it maps to (restricted ones as `Type:<code>`, e.g.
+ * `Observation:laboratory`). Derived from the one data-category table (src/gf/localisation/categories.ts); the audit
+ * trail (Logging) is not something a patient consents to share, so it is left out here.
+ */
+export const NL_GF_RESOURCE_TYPES: Record<string, string[]> = Object.fromEntries(
+  DATA_CATEGORIES.filter((c) => c.zorgcontext && c.code !== 'Logging').map((c) => [
+    c.code,
+    c.params.map((p) => {
+      const q = parseParam(p);
+      return q.filter ? `${q.type}:${q.filter.code}` : q.type;
+    }),
+  ]),
+);
 
 const RESOURCE_TO_NL_GF = new Map<string, string>(Object.entries(NL_GF_RESOURCE_TYPES).flatMap(([code, types]) => types.map((t) => [t, code] as [string, string])));
 
