@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import type { OperationOutcome, Resource } from 'fhir/r4';
 import type { Issue } from '../fhir/outcome.ts';
 import { operationOutcome } from '../fhir/outcome.ts';
-import { isResourceType } from '../fhir/resource-types.ts';
+import { isResourceType } from '../fhir/definitions/model.ts';
 import type { ServerDeps } from '../server/context.ts';
 import type { PlannedWrite } from '../storage/resource-store.ts';
 import { ndjsonLines } from './ndjson.ts';

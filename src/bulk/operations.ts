@@ -10,7 +10,7 @@
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import { FhirError, badRequest, notFound, operationOutcome } from '../fhir/outcome.ts';
-import { isResourceType } from '../fhir/resource-types.ts';
+import { isResourceType } from '../fhir/definitions/model.ts';
 import { parseSearchRequest } from '../search/parse.ts';
 import type { ServerDeps } from '../server/context.ts';
 import { parsePrefer } from '../server/prefer.ts';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
 import { FhirError, badRequest, gone, notFound, operationOutcome, preconditionFailed } from '../../fhir/outcome.ts';
-import { isResourceType } from '../../fhir/resource-types.ts';
+import { isResourceType } from '../../fhir/definitions/model.ts';
 import { applyPatch } from '../../fhir/patch/apply.ts';
 import { executeSearch } from '../../search/execute.ts';
 import { parseSearchRequest } from '../../search/parse.ts';

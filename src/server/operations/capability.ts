@@ -4,7 +4,7 @@
  * registry indexes (R4 core plus the loaded packages) — so it cannot drift from the implementation.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
-import { resourceTypes } from '../../fhir/resource-types.ts';
+import { resourceTypes } from '../../fhir/definitions/model.ts';
 import { searchParamsFor } from '../../search/registry.ts';
 import { SCHAKEL_VERSION } from '../../version.ts';
 
