@@ -7,8 +7,13 @@
  * Every failure is a `TokenError` subclass with a `code`, HTTP status 401 and a RFC 6750 `WWW-Authenticate` value.
  * A token bound to a certificate (`cnf.x5t#S256`, RFC 8705) is only accepted over a connection presenting that
  * certificate.
+ *
+ * A verified token is kept (by its exact text) until its `exp`, at most five minutes: the ES256 signature check
+ * is most of a request's authentication cost, and a client sends the same token for its whole life. The
+ * certificate binding is checked on every request, cached or not; an expired token is never served from the cache.
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ExpiringCache } from './expiring-cache.ts';
 import { PURPOSES, parseSmartScope, type PurposeOfUse, type SmartScope } from './claims.ts';
 import type { PeerCertificate } from './mtls.ts';
 import { x5tS256 } from './pki.ts';
@@ -96,7 +101,12 @@ export interface TokenVerifierOptions {
   requireBinding?: boolean;
   /** Clock (epoch ms), for tests. */
   now?: () => number;
+  /** How many verified tokens are kept until they expire (default 10,000; 0 = verify every time). */
+  cacheEntries?: number;
 }
+
+/** Longest a verified token is kept, whatever its `exp` says (a key removed from a remote JWKS takes effect by then). */
+const MAX_CACHE_MS = 300_000;
 
 export type TokenVerifier = (authorization: string | undefined, peerCertificate?: PeerCertificate | Uint8Array | string) => Promise<VerifiedClaims>;
 
@@ -105,11 +115,11 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const keys: JWTVerifyGetKey = typeof opts.jwks === 'function' ? opts.jwks : opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks) : createLocalJWKSet(opts.jwks);
   const tolerance = opts.clockTolerance ?? 10;
-  return async (authorization, peerCertificate) => {
-    if (authorization === undefined || authorization.trim() === '') throw new NoTokenError();
-    const m = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i.exec(authorization);
-    if (!m) throw new MalformedTokenError('Authorization must be "Bearer <JWT>"');
-    const jwt = m[1];
+  const now = opts.now ?? Date.now;
+  const verified = new ExpiringCache<string, VerifiedClaims>(opts.cacheEntries ?? 10_000, now);
+
+  /** Signature, header and claims: everything about the token itself (the same answer on every request). */
+  const verifyToken = async (jwt: string): Promise<VerifiedClaims> => {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(jwt);
@@ -138,15 +148,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     const scope = str(payload.scope) ?? '';
     const purpose = str(payload.purpose_of_use);
     if (purpose !== undefined && !(PURPOSES as readonly string[]).includes(purpose)) throw new MalformedTokenError('token purpose_of_use is not known');
-
-    const bound = (payload.cnf as { 'x5t#S256'?: unknown } | undefined)?.['x5t#S256'];
-    if (bound !== undefined) {
-      const presented = thumbprintOf(peerCertificate);
-      if (!presented) throw new CertificateMismatchError('token is bound to a client certificate, but the connection presented none');
-      if (presented !== bound) throw new CertificateMismatchError('token is bound to another client certificate than the one this connection presented');
-    } else if (opts.requireBinding) {
-      throw new CertificateMismatchError('token is not bound to a client certificate');
-    }
+    const bound = boundTo(payload);
     return {
       issuer: payload.iss!,
       clientId,
@@ -165,7 +167,34 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       payload,
     };
   };
+
+  /** The connection's part: runs on every request, also for a token served from the cache. */
+  const checkBinding = (claims: VerifiedClaims, peerCertificate: PeerCertificate | Uint8Array | string | undefined): void => {
+    const bound = boundTo(claims.payload);
+    if (bound !== undefined) {
+      const presented = thumbprintOf(peerCertificate);
+      if (!presented) throw new CertificateMismatchError('token is bound to a client certificate, but the connection presented none');
+      if (presented !== bound) throw new CertificateMismatchError('token is bound to another client certificate than the one this connection presented');
+    } else if (opts.requireBinding) {
+      throw new CertificateMismatchError('token is not bound to a client certificate');
+    }
+  };
+
+  return async (authorization, peerCertificate) => {
+    if (authorization === undefined || authorization.trim() === '') throw new NoTokenError();
+    const m = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i.exec(authorization);
+    if (!m) throw new MalformedTokenError('Authorization must be "Bearer <JWT>"');
+    const jwt = m[1];
+    const cached = verified.get(jwt);
+    const claims = cached ?? (await verifyToken(jwt));
+    checkBinding(claims, peerCertificate);
+    // Kept only once accepted, and never past exp (the clock tolerance is for the first look only).
+    if (!cached) verified.set(jwt, claims, Math.min(claims.expiresAt.getTime(), now() + MAX_CACHE_MS));
+    return { ...claims };
+  };
 }
+
+const boundTo = (payload: JWTPayload): unknown => (payload.cnf as { 'x5t#S256'?: unknown } | undefined)?.['x5t#S256'];
 
 function thumbprintOf(c: PeerCertificate | Uint8Array | string | undefined): string | undefined {
   if (c === undefined) return undefined;

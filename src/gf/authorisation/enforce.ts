@@ -56,19 +56,27 @@ export interface AccessGrant {
 
 const forbidden = (msg: string) => FhirError.of(403, 'forbidden', msg);
 
+const ZORG = DATA_CATEGORIES.filter((c) => c.zorgcontext);
+const ALL_CATEGORIES = ZORG.map((c) => c.code);
+/** Resource type → the zorgcontext categories it falls in (worked out once, not per request). */
+const CATEGORIES_BY_TYPE = new Map<string, string[]>();
+for (const c of ZORG) {
+  for (const type of new Set(c.params.map((p) => parseParam(p).type))) CATEGORIES_BY_TYPE.set(type, [...(CATEGORIES_BY_TYPE.get(type) ?? []), c.code]);
+}
+
 /** The data categories a request can touch, from the resource type in its path. */
 export function requestedCategories(req: FhirRequest): string[] {
   const [type, , op] = req.path.split('/').filter(Boolean);
   const everything = op === '$everything' || req.path.endsWith('$everything');
-  const zorg = DATA_CATEGORIES.filter((c) => c.zorgcontext);
-  if (!type || everything) return zorg.map((c) => c.code);
-  const hits = zorg.filter((c) => c.params.some((p) => parseParam(p).type === type)).map((c) => c.code);
-  return hits;
+  if (!type || everything) return [...ALL_CATEGORIES];
+  return [...(CATEGORIES_BY_TYPE.get(type) ?? [])];
 }
+
+const PATIENT_PARAMS = new Set(['patient', 'subject', 'patient:Patient', 'subject:Patient', 'beneficiary']);
 
 function patientParam(req: FhirRequest): string | undefined {
   for (const [k, v] of req.query) {
-    if (['patient', 'subject', 'patient:Patient', 'subject:Patient', 'beneficiary'].includes(k)) {
+    if (PATIENT_PARAMS.has(k)) {
       const m = /^(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(v);
       if (m) return m[1];
     }
@@ -89,18 +97,23 @@ function bsnParam(req: FhirRequest): string | undefined {
 async function resolvePatient(deps: EnforcementDeps, scope: RequestScope, req: FhirRequest): Promise<{ id: string; bsn: string }> {
   const parts = req.path.split('/').filter(Boolean);
   let id = parts[0] === 'Patient' && parts[1] && !parts[1].startsWith('$') && !parts[1].startsWith('_') ? parts[1] : patientParam(req);
-  const bsnInQuery = bsnParam(req);
-  if (!id && bsnInQuery) {
+  let patient: Patient | undefined;
+  const bsnInQuery = id ? undefined : bsnParam(req);
+  if (bsnInQuery) {
     const found = await deps.dispatch(scope, { method: 'GET', path: 'Patient', query: [['identifier', `${BSN}|${bsnInQuery}`], ['_count', '2']], headers: {} });
     const bundle = (found.body && isRaw(found.body) ? JSON.parse(found.body.raw) : found.body) as { entry?: { resource: Resource }[] };
     const matches = (bundle.entry ?? []).filter((e) => e.resource.resourceType === 'Patient');
     if (matches.length !== 1) throw FhirError.of(404, 'not-found', 'No single patient of this organisation has that identifier');
-    id = matches[0].resource.id!;
+    // The search answered with the Patient itself: no second read.
+    patient = matches[0].resource as Patient;
+    id = patient.id!;
   }
   if (!id) throw forbidden('A request on behalf of a professional must concern one patient (Patient/{id}, patient=, subject= or the BSN identifier)');
-  const read = await deps.dispatch(scope, { method: 'GET', path: `Patient/${id}`, query: [], headers: {} }).catch(() => undefined);
-  if (!read?.body) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
-  const patient = (isRaw(read.body) ? JSON.parse(read.body.raw) : read.body) as Patient;
+  if (!patient) {
+    const read = await deps.dispatch(scope, { method: 'GET', path: `Patient/${id}`, query: [], headers: {} }).catch(() => undefined);
+    if (!read?.body) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
+    patient = (isRaw(read.body) ? JSON.parse(read.body.raw) : read.body) as Patient;
+  }
   const bsn = patient.identifier?.find((i) => i.system === BSN)?.value;
   if (!bsn) throw forbidden(`Patient/${id} has no BSN: the consent registry cannot be asked, so nothing is shared`);
   return { id, bsn };

@@ -20,12 +20,15 @@ export function narrow(res: FhirResponse, categories: Set<string>): FhirResponse
   if (body.resourceType === 'Bundle') {
     const bundle = body as Bundle;
     const before = bundle.entry?.length ?? 0;
-    bundle.entry = (bundle.entry ?? []).filter((e) => !e.resource || e.resource.resourceType === 'OperationOutcome' || allowed(e.resource, categories));
-    if (bundle.entry.length !== before) delete bundle.total;
+    const kept = (bundle.entry ?? []).filter((e) => !e.resource || e.resource.resourceType === 'OperationOutcome' || allowed(e.resource, categories));
+    // Nothing removed: the answer goes out as it came (a raw body is written without serialising it again).
+    if (kept.length === before) return res;
+    bundle.entry = kept;
+    delete bundle.total;
     return { ...res, body: bundle };
   }
   if (body.resourceType !== 'OperationOutcome' && !allowed(body, categories)) {
     throw FhirError.of(403, 'forbidden', `Access to this ${body.resourceType} is not allowed (data category ${categoriesOf(body).join(', ')})`);
   }
-  return { ...res, body };
+  return res;
 }

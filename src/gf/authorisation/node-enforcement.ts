@@ -4,6 +4,11 @@
  * register of organisations from the node's replica of the addressing directory (tenant `local-directory`,
  * kept by the update client), and the consent registry's closed question over HTTP (fail closed, no cache, so
  * a revocation takes effect at once).
+ *
+ * Per request, only what can change per request is worked out again: verified tokens are kept until they expire
+ * (src/gf/auth/verify.ts; the certificate binding is still checked each time), a directory look-up for a few
+ * seconds (the replica itself is only brought up to date every few minutes). Consent answers are never kept;
+ * when the registry runs in this process (`localConsent`) its decide() is asked directly instead of over HTTP.
  */
 import type { JSONWebKeySet } from 'jose';
 import type { Bundle, Organization } from 'fhir/r4';
@@ -11,7 +16,11 @@ import type { FhirRequest, FhirResponse, RequestScope } from '../../server/types
 import { isRaw } from '../../server/types.ts';
 import type { Tenant } from '../../tenants/registry.ts';
 import { createTokenVerifier, type TokenVerifier } from '../auth/verify.ts';
+import { SYSTEMS } from '../consent/catalogue.ts';
 import { ConsentClient } from '../consent/client.ts';
+import type { Decision } from '../consent/decide.ts';
+import type { DecideRequest } from '../consent/registry.ts';
+import { ExpiringCache } from '../auth/expiring-cache.ts';
 import type { EnforcementDeps } from './enforce.ts';
 
 const URA = 'http://fhir.nl/fhir/NamingSystem/ura';
@@ -28,11 +37,34 @@ export interface NodeEnforcementOptions {
   consentBase: () => string;
   consentAuthorization: () => string | Promise<string>;
   security?: EnforcementDeps['security'];
+  /** How long a directory look-up is reused (default 10 s; 0 = look up on every request). */
+  organisationTtlMs?: number;
+  /**
+   * The consent registry's own `decide()` when it runs in this process (e.g. `(q) => registry.decide(q)`): the
+   * same decision without an HTTP round trip to ourselves, still asked on every request. Absent = over HTTP.
+   */
+  localConsent?: (q: DecideRequest) => Decision;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
 }
+
+type Organisation = { organizationType?: string } | undefined;
 
 export function nodeEnforcement(o: NodeEnforcementOptions): EnforcementDeps {
   const verifiers = new Map<string, TokenVerifier>();
   const consentClients = new Map<string, ConsentClient>();
+  const orgTtl = o.organisationTtlMs ?? 10_000;
+  const now = o.now ?? Date.now;
+  const organisations = new ExpiringCache<string, { org: Organisation }>(orgTtl > 0 ? 10_000 : 0, now);
+  const lookUp = async (ura: string): Promise<Organisation> => {
+    const scope: RequestScope = { tenant: LOCAL_DIRECTORY_TENANT, base: `${o.baseUrl()}/fhir/${LOCAL_DIRECTORY_TENANT}`, strict: false };
+    const res = await o.dispatch(scope, { method: 'GET', path: 'Organization', query: [['identifier', `${URA}|${ura}`], ['active:not', 'false']], headers: {} }).catch(() => undefined);
+    if (!res?.body) return undefined;
+    const bundle = (isRaw(res.body) ? JSON.parse(res.body.raw) : res.body) as Bundle<Organization>;
+    const org = bundle.entry?.find((e) => e.resource?.resourceType === 'Organization')?.resource;
+    if (!org) return undefined;
+    return { organizationType: org.type?.flatMap((t) => t.coding ?? []).find((c) => c.system === ORG_TYPE)?.code };
+  };
   return {
     verify(tenant: Tenant, authorization, peerCertificate) {
       let v = verifiers.get(tenant.tenant);
@@ -43,15 +75,15 @@ export function nodeEnforcement(o: NodeEnforcementOptions): EnforcementDeps {
       return v(authorization, peerCertificate);
     },
     async organisation(ura) {
-      const scope: RequestScope = { tenant: LOCAL_DIRECTORY_TENANT, base: `${o.baseUrl()}/fhir/${LOCAL_DIRECTORY_TENANT}`, strict: false };
-      const res = await o.dispatch(scope, { method: 'GET', path: 'Organization', query: [['identifier', `${URA}|${ura}`], ['active:not', 'false']], headers: {} }).catch(() => undefined);
-      if (!res?.body) return undefined;
-      const bundle = (isRaw(res.body) ? JSON.parse(res.body.raw) : res.body) as Bundle<Organization>;
-      const org = bundle.entry?.find((e) => e.resource?.resourceType === 'Organization')?.resource;
-      if (!org) return undefined;
-      return { organizationType: org.type?.flatMap((t) => t.coding ?? []).find((c) => c.system === ORG_TYPE)?.code };
+      const hit = organisations.get(ura);
+      if (hit) return hit.org;
+      const org = await lookUp(ura);
+      // Known and unknown alike: a stranger hammering the node costs one look-up per TTL, not one per request.
+      organisations.set(ura, { org }, now() + orgTtl);
+      return org;
     },
     consent(q) {
+      if (o.localConsent) return Promise.resolve(askLocally(o.localConsent, q));
       const base = o.consentBase();
       let client = consentClients.get(base);
       if (!client) consentClients.set(base, (client = new ConsentClient({ base, authorization: o.consentAuthorization, ttlMs: 0 })));
@@ -60,4 +92,18 @@ export function nodeEnforcement(o: NodeEnforcementOptions): EnforcementDeps {
     dispatch: o.dispatch,
     security: o.security,
   };
+}
+
+/** The in-process closed question fails closed like the HTTP client: a question the registry refuses is a Deny. */
+function askLocally(decide: (q: DecideRequest) => Decision, q: DecideRequest): Decision {
+  try {
+    return decide(q);
+  } catch (e) {
+    return {
+      decision: 'Deny',
+      reason: `consent registry refused the question: ${(e as Error).message}; denied (fail closed)`,
+      basis: { code: 'registry-unavailable', system: SYSTEMS.legalBasis, display: 'The consent registry could not be asked' },
+      consentIds: [],
+    };
+  }
 }
