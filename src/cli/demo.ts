@@ -1,43 +1,60 @@
 /**
- * `schakel demo`: one process with demo tenants and example data on the embedded database, ready to use.
- * The first start generates a synthetic region (about 1,000 patients, fixed seed: the same data every time)
- * and bulk-imports it, creating its tenants, and loads the nl-core examples; later starts reuse what is stored
- * (the import's checkpoints say every file is done, so nothing is read again).
+ * `schakel demo`: the whole network in one process on the embedded database, ready to use and secure by default.
+ *
+ *   national role   addressing directory, consent registry, localisation index (NVI), pseudonym service, and
+ *                   their token server, under /national/
+ *   provider role   one tenant per care organisation of a synthetic region (GP practices, hospital, pharmacy,
+ *                   lab, VVT, GGZ, HAP, ambulance) plus two example tenants, each with its token server at
+ *                   /auth/{tenant} and every /fhir/{tenant} request behind the enforcement point
+ *
+ * The first start generates the region (about 1,000 patients, fixed seed: the same data every time), bulk-imports
+ * it, issues every organisation a key and certificate from the test PKI and publishes its directory entries;
+ * later starts reuse what is stored. Then it runs the consent walkthrough (src/roles/walkthrough.ts) for real and
+ * prints each step: a hospital retrieves a patient's data from the GP only while the patient's consent permits it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from 'fhir/r4';
-import { startServer } from '../http/server.ts';
+import type { Bundle, Condition, Patient, Resource } from 'fhir/r4';
+import { entriesFromRegionTenant } from '../gf/addressing/region.ts';
+import type { RunningServer } from '../http/server.ts';
 import { sharedPath } from '../paths.ts';
 import { isRaw } from '../server/types.ts';
+import { isReservedTenant } from '../tenants/registry.ts';
 import { planDirectoryImport, runDirectoryImport } from '../bulk/directory.ts';
 import { bulkProgress } from '../bulk/progress.ts';
-import { generateRegion, MAX_PATIENTS } from '../synth/index.ts';
+import { startNetworkNode, type NetworkNode } from '../roles/network.ts';
+import { onboard } from '../roles/onboarding.ts';
+import { consentWalkthrough } from '../roles/walkthrough.ts';
+import { generateRegion, MAX_PATIENTS, type RegionSummary } from '../synth/index.ts';
 import { progressReporter } from '../synth/progress.ts';
 import { UsageError, parse, port } from './args.ts';
 import { waitForSignal } from './serve.ts';
 
 const DEMO_PATIENTS = 1000;
 const DEMO_SEED = 'schakel-demo';
+const BSN_SYSTEM = 'http://fhir.nl/fhir/NamingSystem/bsn';
 
-export const DEMO_HELP = `Usage: schakel demo [--port N] [--host H] [--data DIR] [--patients N]
+export const DEMO_HELP = `Usage: schakel demo [--port N] [--host H] [--data DIR] [--patients N] [--once]
 
-Starts Schakel with demo tenants and example data on the embedded SQLite database: a synthetic Dutch region
-(GP practices, hospital, pharmacy, lab, VVT, GGZ, HAP, ambulance; one tenant each) and the nl-core examples.
+Starts the Schakel network in one process on the embedded SQLite database: the national services (addressing
+directory, consent registry, localisation index, pseudonym service) and one provider tenant per care organisation
+of a synthetic Dutch region (GP practices, hospital, pharmacy, lab, VVT, GGZ, HAP, ambulance) plus the nl-core
+examples. Every tenant requires an access token; the demo shows a hospital retrieving a patient's data from the
+GP only while the patient's consent permits it.
   --port N       port (default 8080)
   --host H       address to bind (default 127.0.0.1)
   --data DIR     data directory (default ./data/demo); delete it to start afresh
   --patients N   patients in the generated region (default ${DEMO_PATIENTS}; 0 = no region)
+  --once         run the walkthrough and stop (no server left running)
 `;
 
-
 const DEMO_TENANTS = [
-  { tenant: 'huisarts', name: 'Huisartsenpraktijk De Linde (demo)', ura: '90000001' },
-  { tenant: 'ziekenhuis', name: 'Ziekenhuis Rijnstad (demo)', ura: '90000002' },
+  { tenant: 'huisarts', name: 'Huisartsenpraktijk De Linde (demo)', ura: '90000001', organizationType: { code: 'Z3', display: 'Huisartspraktijk (zelfstandig of groepspraktijk)' } },
+  { tenant: 'ziekenhuis', name: 'Ziekenhuis Rijnstad (demo)', ura: '90000002', organizationType: { code: 'V4', display: 'Ziekenhuis' } },
 ];
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, patients: { type: 'string' } });
+  const { values, flags } = parse(argv, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, patients: { type: 'string' }, once: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(DEMO_HELP);
     return 0;
@@ -45,23 +62,90 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const patients = values.patients === undefined ? DEMO_PATIENTS : Number(values.patients);
   if (!Number.isInteger(patients) || patients < 0 || patients > MAX_PATIENTS) throw new UsageError(`--patients '${values.patients}' is not a whole number from 0 to ${MAX_PATIENTS}`);
   const dataDir = values.data ?? join('data', 'demo');
-  const server = await startServer({ port: port(values.port, 8080), host: values.host ?? '127.0.0.1', db: 'sqlite', dataDir });
-  for (const t of DEMO_TENANTS) await server.node.tenants.ensure(t);
-  await loadExamples(server, 'ziekenhuis');
-  if (patients > 0) await loadRegion(server, join(dataDir, `region-${patients}`), patients);
-  process.stdout.write(`Schakel demo on ${server.url}\n`);
-  for (const t of server.node.tenants.list()) process.stdout.write(`  ${t.name}: ${server.url}/fhir/${t.tenant}\n`);
-  process.stdout.write(`Try: curl ${server.url}/fhir/ziekenhuis/Patient\nPress Ctrl+C to stop.\n`);
+  const net = await startDemo({ port: port(values.port, 8080), host: values.host ?? '127.0.0.1', dataDir, patients });
+  const url = net.url;
+  process.stdout.write(`\nSchakel demo on ${url}\n  national services: ${url}/national/{directory/fhir,consent,nvi/fhir,prs}\n`);
+  for (const t of net.server.node.tenants.list().filter((x) => !isReservedTenant(x.tenant))) process.stdout.write(`  ${t.name ?? t.tenant}${t.ura ? ` (URA ${t.ura})` : ''}: ${url}/fhir/${t.tenant}\n`);
+  await printWalkthrough(net);
+  if (flags.once) {
+    await net.close();
+    return 0;
+  }
+  process.stdout.write(
+    `\nEvery /fhir/{tenant} request needs a token from ${url}/auth/{tenant}/token (client credentials, private_key_jwt;\n` +
+      `organisation keys in ${join(dataDir, 'keys')}). Without one:\n  curl -i ${url}/fhir/huisarts/Patient   → 401\nPress Ctrl+C to stop.\n`,
+  );
   await waitForSignal();
-  await server.close();
+  await net.close();
   return 0;
+}
+
+export interface DemoOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  patients: number;
+}
+
+/** Starts the demo network, loads its data and onboards every organisation (also used by the end-to-end test). */
+export async function startDemo(o: DemoOptions): Promise<NetworkNode> {
+  const net = await startNetworkNode({ port: o.port, host: o.host, db: 'sqlite', dataDir: o.dataDir, national: true });
+  try {
+    const server = net.server;
+    for (const t of DEMO_TENANTS) await server.node.tenants.ensure({ tenant: t.tenant, name: t.name, ura: t.ura, settings: { organizationType: t.organizationType.code } });
+    await loadExamples(server, 'ziekenhuis');
+    const region = o.patients > 0 ? await loadRegion(server, join(o.dataDir, `region-${o.patients}`), o.patients) : undefined;
+    const entries = [
+      ...DEMO_TENANTS.map((t) => ({ ura: t.ura, name: t.name, organizationType: t.organizationType, fhirBase: `${net.url}/fhir/${t.tenant}` })),
+      ...(region?.tenants ?? []).map((t) => entriesFromRegionTenant(t, net.url)),
+    ];
+    let n = 0;
+    for (const e of entries) {
+      await onboard(net.keys, net.tokens, net.url, e);
+      n++;
+    }
+    const report = await net.provider!.startDirectorySync();
+    const replicated = Object.values(report?.types ?? {}).reduce((a, t) => a + (t?.applied ?? 0) + (t?.unchanged ?? 0), 0);
+    process.stdout.write(`Published ${n} organisations in the addressing directory; the node's replica holds ${replicated} entries\n`);
+    return net;
+  } catch (e) {
+    await net.close();
+    throw e;
+  }
+}
+
+/** Runs the consent walkthrough between the region's first GP practice and its hospital, and prints it. */
+async function printWalkthrough(net: NetworkNode): Promise<void> {
+  const tenants = net.server.node.tenants.list();
+  const gp = tenants.find((t) => t.tenant.startsWith('gp-') && t.ura) ?? tenants.find((t) => t.tenant === 'huisarts');
+  const hospital = tenants.find((t) => t.tenant.startsWith('hospital-') && t.ura) ?? tenants.find((t) => t.tenant === 'ziekenhuis');
+  if (!gp?.ura || !hospital?.ura) return;
+  const bsn = await patientWithConditions(net.server, gp.tenant);
+  if (!bsn) {
+    process.stdout.write(`\n(No patient with conditions in '${gp.tenant}': walkthrough skipped)\n`);
+    return;
+  }
+  process.stdout.write(`\nWalkthrough: ${hospital.name ?? hospital.tenant} asks ${gp.name ?? gp.tenant} for a patient's conditions\n`);
+  const steps = await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp: { tenant: gp.tenant, ura: gp.ura }, hospital: { ura: hospital.ura }, bsn });
+  for (const s of steps) process.stdout.write(`  ${String(s.status).padEnd(4)}${s.step}${s.detail ? ` — ${s.detail}` : ''}\n`);
+}
+
+/** The BSN of a patient of the tenant who has at least one condition (read inside the node, not over the API). */
+export async function patientWithConditions(server: RunningServer, tenant: string): Promise<string | undefined> {
+  const scope = { tenant, base: `${server.url}/fhir/${tenant}`, strict: false };
+  const parse = (body: unknown) => (body && isRaw(body as never) ? JSON.parse((body as { raw: string }).raw) : body) as Bundle;
+  const conditions = parse((await server.node.dispatch(scope, { method: 'GET', path: 'Condition', query: [['_count', '1']], headers: {} })).body);
+  const subject = (conditions.entry?.[0]?.resource as Condition | undefined)?.subject?.reference;
+  if (!subject) return undefined;
+  const patient = parse((await server.node.dispatch(scope, { method: 'GET', path: subject, query: [], headers: {} })).body) as unknown as Patient;
+  return patient.identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
 }
 
 /**
  * Generates the demo region once (files kept in the data directory) and bulk-imports it. The import is
  * checkpointed per file, so a later start — or a start after an interrupted first one — only does what is left.
  */
-async function loadRegion(server: Awaited<ReturnType<typeof startServer>>, dir: string, patients: number): Promise<void> {
+async function loadRegion(server: RunningServer, dir: string, patients: number): Promise<RegionSummary> {
   if (!existsSync(join(dir, 'region.json'))) {
     process.stderr.write(`Generating a synthetic region of ${patients} patients (first start only)\n`);
     await generateRegion({ patients, seed: DEMO_SEED, outDir: dir, onProgress: progressReporter() });
@@ -77,10 +161,11 @@ async function loadRegion(server: Awaited<ReturnType<typeof startServer>>, dir: 
       : `Loaded region ${plan.region?.region ?? ''}: ${res.written} resources into ${plan.tenants.length} tenants in ${res.seconds.toFixed(1)}s\n`,
   );
   if (res.errors > 0) process.stderr.write(`${res.errors} generated resources were rejected\n`);
+  return JSON.parse(readFileSync(join(dir, 'region.json'), 'utf8')) as RegionSummary;
 }
 
 /** Loads the nl-core example instances into a tenant once (as one transaction per file batch). */
-async function loadExamples(server: Awaited<ReturnType<typeof startServer>>, tenant: string): Promise<void> {
+async function loadExamples(server: RunningServer, tenant: string): Promise<void> {
   const dir = sharedPath('fhir', 'hl7nl-zib2020-ig-build', 'package', 'example');
   if (!existsSync(dir)) return;
   const scope = { tenant, base: `${server.url}/fhir/${tenant}`, strict: false };

@@ -18,7 +18,7 @@ function dbArgs(t: EngineTarget): string[] {
 }
 
 async function startChild(t: EngineTarget): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...dbArgs(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--no-auth', '--port', '0', ...dbArgs(t)], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout!.setEncoding('utf8');
   // Keep reading stdout for the child's whole life: a closed pipe would kill it with EPIPE on its next line.
   return new Promise((resolve, reject) => {

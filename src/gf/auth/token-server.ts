@@ -10,7 +10,7 @@
  * Access tokens: ES256 JWTs (RFC 9068 `typ: at+jwt`), ≤ 5 minutes, audience = the tenant's FHIR base.
  * Errors: RFC 6749 §5.2 JSON `{error, error_description}`; `Cache-Control: no-store` on every token response.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   SignJWT,
@@ -41,6 +41,12 @@ export interface RegisteredClient {
   jwks: JSONWebKeySet;
   /** SMART scopes the client may be granted (e.g. `system/*.read`); undefined = any requested system scope. */
   scopes?: string[];
+  /**
+   * Accept a key carried in the assertion's `x5c` header: the UZI-server-certificate model, where the organisation is
+   * known (from the addressing directory) but its keys are not published — its certificate, issued by a trusted CA
+   * for this URA, is the credential. Needs `trustedCaPems`.
+   */
+  certificateChain?: boolean;
 }
 
 export type ResolveClient = (clientId: string) => Promise<RegisteredClient | undefined> | RegisteredClient | undefined;
@@ -79,6 +85,11 @@ export interface AuthServerOptions {
   requireClientCertificate?: boolean;
   /** Terminology check for `uzi_rolcode` (e.g. against the uzi-rolcode CodeSystem). */
   isKnownRoleCode?: (code: string) => boolean;
+  /**
+   * Plain (non-SMART) scopes this server grants, e.g. `nvi:write` for a national service's issuer. When set, requested
+   * scopes must be among these (and among the client's `scopes`, if it has any); SMART scopes are then refused.
+   */
+  serviceScopes?: string[];
   /** Called after each issued token (audit, metrics); no token or key material is passed. */
   onIssued?: (e: { tenant: string; clientId: string; ura: string; scope: string; bound: boolean; person: PersonClaims }) => void;
 }
@@ -243,6 +254,17 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
 
     const at = now();
     const candidates = (client.jwks.keys ?? []).filter((k) => (header.kid ? k.kid === header.kid : true) && (!k.alg || k.alg === header.alg) && k.use !== 'enc');
+    let fromHeader: JWK | undefined;
+    if (client.certificateChain && Array.isArray(header.x5c) && typeof header.x5c[0] === 'string') {
+      // Without trusted CAs every certificate would pass checkCertificate: refuse rather than trust anyone.
+      if (trusted.length === 0) throw invalidClient('this server trusts no CA, so it cannot accept a certificate in the assertion');
+      try {
+        fromHeader = certificateJwk(header.x5c[0], header.alg);
+        candidates.unshift(fromHeader);
+      } catch {
+        throw invalidClient('client_assertion x5c[0] is not an X.509 certificate');
+      }
+    }
     if (candidates.length === 0) throw invalidClient(header.kid ? `key '${header.kid}' is not in the JWKS of client '${clientId}'` : `client '${clientId}' has no key for ${header.alg}`);
 
     const issuer = issuerOf(tenant);
@@ -256,7 +278,8 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
           lastError = invalidClient(`client key '${jwk.kid ?? '?'}': ${cert.reason}`);
           continue;
         }
-        if (cert.ura !== undefined && cert.ura !== client.ura) {
+        // A certificate that is the credential itself must name the client's URA; a registered key's may omit it.
+        if ((cert.ura !== undefined || jwk === fromHeader) && cert.ura !== client.ura) {
           lastError = invalidClient(`client key '${jwk.kid ?? '?'}' is certified for URA ${cert.ura}, not ${client.ura}`);
           continue;
         }
@@ -290,13 +313,7 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
     if (!person.ok) throw invalidRequest(person.problem);
 
     const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
-    if (requested.length === 0) throw new OAuthError(400, 'invalid_scope', 'scope is missing (e.g. system/*.read)');
-    const parsed = requested.map((s) => ({ s, p: parseSmartScope(s) }));
-    const bad = parsed.find((x) => !x.p || x.p.context !== 'system');
-    if (bad) throw new OAuthError(400, 'invalid_scope', `scope '${bad.s}' is not a SMART system scope`);
-    const allowed = client.scopes?.map(parseSmartScope).filter((x) => x !== undefined);
-    const granted = allowed ? parsed.filter((x) => scopeCovered(x.p!, allowed)).map((x) => x.s) : requested;
-    if (granted.length === 0) throw new OAuthError(400, 'invalid_scope', `client '${clientId}' may not be granted ${requested.join(' ')}`);
+    const granted = grantScopes(requested, client, opts.serviceScopes);
 
     const peer = peerCertificateOf(req.raw);
     if (!peer && opts.requireClientCertificate) throw invalidClient('this token endpoint requires mutual TLS with the client certificate');
@@ -360,6 +377,32 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
   });
 }
 
+/** The scopes granted: SMART system scopes (a provider node's FHIR API), or a national service's plain scopes. */
+function grantScopes(requested: string[], client: RegisteredClient, serviceScopes: string[] | undefined): string[] {
+  if (requested.length === 0) throw new OAuthError(400, 'invalid_scope', `scope is missing (e.g. ${serviceScopes ? serviceScopes[0] : 'system/*.read'})`);
+  let granted: string[];
+  if (serviceScopes) {
+    const bad = requested.find((s) => !serviceScopes.includes(s));
+    if (bad) throw new OAuthError(400, 'invalid_scope', `scope '${bad}' is not one of ${serviceScopes.join(', ')}`);
+    granted = client.scopes ? requested.filter((s) => client.scopes!.includes(s)) : requested;
+  } else {
+    const parsed = requested.map((s) => ({ s, p: parseSmartScope(s) }));
+    const bad = parsed.find((x) => !x.p || x.p.context !== 'system');
+    if (bad) throw new OAuthError(400, 'invalid_scope', `scope '${bad.s}' is not a SMART system scope`);
+    const allowed = client.scopes?.map(parseSmartScope).filter((x) => x !== undefined);
+    granted = allowed ? parsed.filter((x) => scopeCovered(x.p!, allowed)).map((x) => x.s) : requested;
+  }
+  if (granted.length === 0) throw new OAuthError(400, 'invalid_scope', `client '${client.clientId}' may not be granted ${requested.join(' ')}`);
+  return granted;
+}
+
+/** A verification key from a base64 DER certificate (the assertion's `x5c[0]`), keeping the certificate for the chain check. */
+function certificateJwk(x5c0: string, alg: string): JWK {
+  const pem = `-----BEGIN CERTIFICATE-----\n${x5c0.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  const jwk = new X509Certificate(pem).publicKey.export({ format: 'jwk' }) as JWK;
+  return { ...jwk, alg, x5c: [x5c0] };
+}
+
 function assertionError(e: unknown, tokenEndpoint: string): OAuthError {
   if (e instanceof OAuthError) return e;
   if (e instanceof joseErrors.JWTExpired) return invalidClient('client_assertion has expired');
@@ -387,6 +430,8 @@ export interface ClientAssertionInput {
   /** Professional on whose behalf the request is made. */
   person?: { uziNr: string; uziRolcode: string };
   purposeOfUse?: (typeof PURPOSES)[number];
+  /** The organisation's certificate (base64 DER) in the header, for servers that know the client by its certificate. */
+  x5c?: string[];
   /** Epoch ms (tests). */
   now?: number;
   jti?: string;
@@ -403,7 +448,7 @@ export async function createClientAssertion(a: ClientAssertionInput): Promise<st
   }
   if (a.purposeOfUse) claims.purpose_of_use = a.purposeOfUse;
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: a.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: 'ES256', kid: a.kid, typ: 'JWT', ...(a.x5c ? { x5c: a.x5c } : {}) })
     .setIssuer(a.clientId)
     .setSubject(a.clientId)
     .setAudience(a.tokenEndpoint)

@@ -35,7 +35,8 @@ export interface NodeEnforcementOptions {
   dispatch: (scope: RequestScope, req: FhirRequest) => Promise<FhirResponse>;
   /** The consent registry, e.g. http://127.0.0.1:8080/national/consent, and how the node authenticates there. */
   consentBase: () => string;
-  consentAuthorization: () => string | Promise<string>;
+  /** The Authorization header for asking as the holder (the tenant's URA: the registry answers holder or consulter only). */
+  consentAuthorization: (holderUra: string | undefined) => string | Promise<string>;
   security?: EnforcementDeps['security'];
   /** How long a directory look-up is reused (default 10 s; 0 = look up on every request). */
   organisationTtlMs?: number;
@@ -85,8 +86,9 @@ export function nodeEnforcement(o: NodeEnforcementOptions): EnforcementDeps {
     consent(q) {
       if (o.localConsent) return Promise.resolve(askLocally(o.localConsent, q));
       const base = o.consentBase();
-      let client = consentClients.get(base);
-      if (!client) consentClients.set(base, (client = new ConsentClient({ base, authorization: o.consentAuthorization, ttlMs: 0 })));
+      const key = `${base}\u0000${q.holder.ura ?? ''}`;
+      let client = consentClients.get(key);
+      if (!client) consentClients.set(key, (client = new ConsentClient({ base, authorization: () => o.consentAuthorization(q.holder.ura), ttlMs: 0 })));
       return client.check(q);
     },
     dispatch: o.dispatch,

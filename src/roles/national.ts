@@ -1,0 +1,163 @@
+/**
+ * The national role: the generic-function services a region shares, mounted on one Fastify app under /national/.
+ *
+ *   /national/auth/{service}         token server for the national services (client credentials, private_key_jwt,
+ *                                    the organisation's UZI-style certificate in x5c; audience /national/{service})
+ *   /national/directory/fhir         addressing directory (mCSD ITI-90/91/130)
+ *   /national/consent                consent registry (Mitz-like closed question, FHIR Consent)
+ *   /national/nvi/fhir               localisation index (NVI, pseudonymised List entries)
+ *   /national/prs                    pseudonym service (OPRF, JWE for the recipient)
+ *
+ * Every service authenticates with tokens of its own audience: a token for the NVI is no key to the consent
+ * registry. Scopes say what a caller may do at a service (SERVICE_SCOPES). Keys that must survive a restart (the
+ * issuer's signing key, the PRS keys, the NVI's recipient key) live in <data>/national/.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { ProviderNode } from '../node/provider-node.ts';
+import { registerDirectoryRoutes, DIRECTORY_PREFIX, NATIONAL_DIRECTORY_TENANT } from '../gf/addressing/index.ts';
+import { certificateClientRegistry } from '../gf/auth/client-registries.ts';
+import type { KeyStore } from '../gf/auth/pki.ts';
+import { registerAuthServer, type SigningKey } from '../gf/auth/token-server.ts';
+import { createTokenVerifier, type VerifiedClaims } from '../gf/auth/verify.ts';
+import { ConsentRegistry, registerConsentRoutes } from '../gf/consent/index.ts';
+import { registerLocalisationRoutes } from '../gf/localisation/service.ts';
+import { PrsKeyStore } from '../gf/pseudonym/keys.ts';
+import { PseudonymRecipient } from '../gf/pseudonym/recipient.ts';
+import { RecipientRegistry } from '../gf/pseudonym/recipients.ts';
+import { PRS_ISSUER, PseudonymService, registerPseudonymRoutes } from '../gf/pseudonym/service.ts';
+import { persistentSigningKey } from './keys.ts';
+
+export const NATIONAL_SERVICES = ['directory', 'consent', 'nvi', 'prs'] as const;
+export type NationalService = (typeof NATIONAL_SERVICES)[number];
+
+/** What a token for each service may carry. */
+export const SERVICE_SCOPES: Record<NationalService, string[]> = {
+  directory: ['directory:read', 'directory:write'],
+  consent: ['consent:check', 'consent:register'],
+  nvi: ['nvi:read', 'nvi:write'],
+  prs: ['prs:read', 'prs:secondary'],
+};
+
+/** The NVI as the PRS recipient of the pseudonyms nodes register with. */
+export const NVI_RECIPIENT = { organization: 'ura:90000901', scope: 'nationale-verwijsindex' };
+
+export const nationalPaths = (base: string) => ({
+  auth: (service: NationalService) => `${base}/national/auth/${service}`,
+  token: (service: NationalService) => `${base}/national/auth/${service}/token`,
+  directory: `${base}${DIRECTORY_PREFIX}`,
+  consent: `${base}/national/consent`,
+  nvi: `${base}/national/nvi/fhir`,
+  prs: `${base}/national/prs`,
+});
+
+export interface NationalOptions {
+  node: ProviderNode;
+  /** Public origin, known once listening. */
+  url: () => string;
+  /** Holds the trusted (test) UZI CA. */
+  keys: KeyStore;
+  /** Where the national keys are kept: <dataDir>/national. */
+  dataDir: string;
+}
+
+export interface NationalServices {
+  consent: ConsentRegistry;
+  prs: PseudonymService;
+  signingKey: SigningKey;
+  close(): void;
+}
+
+export async function mountNationalServices(app: FastifyInstance, o: NationalOptions): Promise<NationalServices> {
+  const dir = join(o.dataDir, 'national');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const signingKey = persistentSigningKey(join(dir, 'token-signing.key.pem'));
+  const caPem = o.keys.caCertPem();
+  const allScopes = Object.values(SERVICE_SCOPES).flat();
+
+  await registerAuthServer(app, {
+    prefix: '/national/auth/:tenant',
+    baseUrl: o.url,
+    hasTenant: (s) => (NATIONAL_SERVICES as readonly string[]).includes(s),
+    audience: (service, base) => `${base}/national/${service}`,
+    resolveClient: certificateClientRegistry(),
+    signingKeys: [signingKey],
+    trustedCaPems: [caPem],
+    serviceScopes: allScopes,
+  });
+
+  // One verifier per service: its issuer and its audience.
+  const verifiers = new Map<NationalService, ReturnType<typeof createTokenVerifier>>();
+  const verify = async (service: NationalService, authorization: string | undefined): Promise<(VerifiedClaims & { granted: string[] }) | undefined> => {
+    let v = verifiers.get(service);
+    if (!v) {
+      const p = nationalPaths(o.url());
+      v = createTokenVerifier({ issuer: p.auth(service), audience: `${o.url()}/national/${service}`, jwks: { keys: [signingKey.publicJwk] } });
+      verifiers.set(service, v);
+    }
+    try {
+      const claims = await v(authorization);
+      return { ...claims, granted: claims.scope.split(' ').filter((s) => SERVICE_SCOPES[service].includes(s)) };
+    } catch {
+      return undefined; // each service answers 401 itself
+    }
+  };
+
+  // The directory tenant is reserved (never served under /fhir) and must exist before the routes use it.
+  await o.node.tenants.ensure({ tenant: NATIONAL_DIRECTORY_TENANT, name: 'National addressing directory (mCSD)' });
+  await registerDirectoryRoutes(app, {
+    dispatch: o.node.dispatch,
+    // Reading the directory needs any valid directory token; the publishing policy (own entries only) is the directory's.
+    verifyToken: async (a) => {
+      const c = await verify('directory', a);
+      return c ? { ura: c.ura } : undefined;
+    },
+  });
+
+  const consent = await ConsentRegistry.open({ dispatch: o.node.dispatch, tenants: o.node.tenants });
+  await registerConsentRoutes(app, {
+    registry: consent,
+    // A care provider asks questions as holder or consulter and registers consents on a patient's behalf.
+    verifyToken: async (a) => {
+      const c = await verify('consent', a);
+      return c && c.granted.length > 0 ? { ura: c.ura, role: 'provider' } : undefined;
+    },
+  });
+
+  const nviKey = await persistentRecipientKey(join(dir, 'nvi-recipient.jwk.json'));
+  const prs = new PseudonymService({
+    keys: PrsKeyStore.open({ file: join(dir, 'prs-keys.json') }),
+    recipients: new RecipientRegistry({ entries: [{ organization: NVI_RECIPIENT.organization, scopes: [NVI_RECIPIENT.scope], publicJwk: nviKey.publicJwk, alg: 'RSA-OAEP-256' }] }),
+  });
+  await registerPseudonymRoutes(app, {
+    service: prs,
+    verifyToken: async (a) => {
+      const c = await verify('prs', a);
+      return c ? { ura: c.ura, scopes: c.granted } : undefined;
+    },
+  });
+  await registerLocalisationRoutes(app, {
+    db: o.node.engine.db,
+    recipient: new PseudonymRecipient({ organization: NVI_RECIPIENT.organization, scopes: [NVI_RECIPIENT.scope], privateKey: nviKey.privateKey, issuer: PRS_ISSUER }),
+    verifyToken: async (a) => {
+      const c = await verify('nvi', a);
+      return c ? { ura: c.ura, scopes: c.granted, clientId: c.clientId } : undefined;
+    },
+  });
+  return { consent, prs, signingKey, close: () => consent.close() };
+}
+
+/** The NVI's RSA key pair as PRS recipient, kept across restarts (registrations made earlier must stay findable). */
+async function persistentRecipientKey(file: string): Promise<{ publicJwk: JWK; privateKey: Awaited<ReturnType<typeof importJWK>> }> {
+  let jwk: JWK;
+  if (existsSync(file)) jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+  else {
+    const { privateKey } = await generateKeyPair('RSA-OAEP-256', { modulusLength: 2048, extractable: true });
+    jwk = { ...(await exportJWK(privateKey)), kid: `${NVI_RECIPIENT.organization}-1`, alg: 'RSA-OAEP-256' };
+    writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  }
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+  return { publicJwk, privateKey: await importJWK(jwk, 'RSA-OAEP-256') };
+}

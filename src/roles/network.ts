@@ -1,0 +1,106 @@
+/**
+ * Starts a node with its roles: the provider role (every tenant behind the enforcement point) and, optionally, the
+ * national role in the same process. Used by `schakel serve`, `schakel demo` and the end-to-end tests.
+ *
+ * Secure by default: without `noAuth` every tenant requires a token. `noAuth` is the explicit local-development
+ * switch: it is refused together with the national role and on any address other than loopback.
+ */
+import { isIP } from 'node:net';
+import { KeyStore } from '../gf/auth/pki.ts';
+import { OrganisationTokens } from '../gf/auth/token-client.ts';
+import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
+import { startServer, type RunningServer } from '../http/server.ts';
+import type { Dialect } from '../storage/schema.ts';
+import { mountNationalServices, type NationalServices } from './national.ts';
+import { ProviderSecurity } from './provider.ts';
+
+export interface NetworkNodeOptions {
+  port: number;
+  host: string;
+  db: Dialect;
+  dataDir: string;
+  dbUrl?: string;
+  sqliteFile?: string;
+  /** Also run the national services (directory, consent, NVI, PRS, their token server) in this process. */
+  national?: boolean;
+  /** Origin of the national services when they run elsewhere (default: this node, with `national`). */
+  nationalUrl?: string;
+  /** Local development only: no tokens, no enforcement. */
+  noAuth?: boolean;
+  qualificationTokens?: string;
+  /** Directory replica refresh interval (default 60 s; 0 = manual). */
+  syncEveryMs?: number;
+  security?: EnforcementDeps['security'];
+  logger?: boolean;
+}
+
+export interface NetworkNode {
+  server: RunningServer;
+  url: string;
+  keys: KeyStore;
+  tokens: OrganisationTokens;
+  provider?: ProviderSecurity;
+  national?: NationalServices;
+  close(): Promise<void>;
+}
+
+export class ConfigurationError extends Error {}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const h = host.replace(/^\[|\]$/g, '');
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
+  return false;
+}
+
+/** Why these options may not run together, or undefined. */
+export function configurationProblem(o: Pick<NetworkNodeOptions, 'noAuth' | 'national' | 'host' | 'nationalUrl'>): string | undefined {
+  if (o.noAuth && o.national) return '--no-auth cannot be combined with the national role: national services always require tokens';
+  if (o.noAuth && !isLoopback(o.host)) return `--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on '${o.host}'`;
+  if (o.nationalUrl !== undefined && o.national) return '--national-url names national services elsewhere; leave it out with --national';
+  if (o.nationalUrl !== undefined && !/^https?:\/\/[^/]+$/.test(o.nationalUrl)) return `--national-url '${o.nationalUrl}' must be an origin like https://national.example:8443 (no path)`;
+  return undefined;
+}
+
+export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNode> {
+  const problem = configurationProblem(o);
+  if (problem) throw new ConfigurationError(problem);
+  const keys = new KeyStore(o.dataDir);
+  // The test PKI stands in for the UZI register: made on first start, reused afterwards.
+  if (!o.noAuth && !keys.hasCa()) await keys.initCa({ name: 'Schakel test UZI CA' });
+  const tokens = new OrganisationTokens(keys);
+  let url = '';
+  const nationalBase = () => o.nationalUrl ?? url;
+  const provider = o.noAuth ? undefined : new ProviderSecurity({ dataDir: o.dataDir, keys, tokens, nationalBase, syncEveryMs: o.syncEveryMs, security: o.security });
+  let national: NationalServices | undefined;
+  const server = await startServer({
+    port: o.port,
+    host: o.host,
+    db: o.db,
+    dataDir: o.dataDir,
+    dbUrl: o.dbUrl,
+    sqliteFile: o.sqliteFile,
+    qualificationTokens: o.qualificationTokens,
+    logger: o.logger,
+    enforcement: provider ? (node, u) => provider.enforcement(node, u) : undefined,
+    plugins: async (app, node, u) => {
+      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir });
+      if (provider) await provider.mount(app, node, u);
+    },
+  });
+  url = server.url;
+  return {
+    server,
+    url,
+    keys,
+    tokens,
+    provider,
+    national,
+    close: async () => {
+      provider?.stop();
+      national?.close();
+      await server.close();
+    },
+  };
+}
