@@ -27,6 +27,22 @@ for (const db of engineNames()) {
       assert.match(d.reason, /fail closed/);
     });
 
+    it('a registry that accepts the question but never answers → Deny after timeoutMs', async () => {
+      const stalled = createServer(() => undefined); // reads the request, never answers
+      await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+      try {
+        const port = (stalled.address() as { port: number }).port;
+        const c = new ConsentClient({ base: `http://127.0.0.1:${port}/national/consent`, authorization: () => 'Bearer x', timeoutMs: 200 });
+        const d = await c.check({ patient: { bsn: testBsn(52) }, holder: { ura: GP }, consulter: { ura: HOSPITAL }, dataCategory: 'GGC002' });
+        assert.equal(d.decision, 'Deny');
+        assert.equal(d.basis.code, 'registry-unavailable');
+        assert.match(d.reason, /unreachable: TimeoutError.*fail closed/);
+      } finally {
+        stalled.closeAllConnections();
+        await new Promise((r) => stalled.close(r));
+      }
+    });
+
     it('a rejected token → Deny (fail closed), not an exception', async () => {
       const c = new ConsentClient({ base: s.base, authorization: () => 'Bearer nope' });
       const d = await c.check({ patient: { bsn: testBsn(51) }, holder: { ura: GP }, consulter: { ura: HOSPITAL }, dataCategory: 'GGC002' });
