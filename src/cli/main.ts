@@ -15,6 +15,7 @@ Commands:
   import        bulk-load a generated region or NDJSON files into the database
   audit         verify the audit log's hash chain (tamper detection)
   keys          test PKI: organisation keys and UZI-style certificates, rotation
+  token         get an access token as an organisation (to try the secured API with curl)
 
 Run 'schakel <command> --help' for a command's options.
 `;
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./import.ts')).importCommand,
   audit: async () => (await import('./audit.ts')).auditCommand,
   keys: async () => (await import('../gf/auth/keys-cli.ts')).keysCommand,
+  token: async () => (await import('./token.ts')).tokenCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -16,6 +16,7 @@ import { createClientAssertion, tokenRequestBody } from '../../src/gf/auth/token
 import { configurationProblem, isLoopback, type NetworkNode } from '../../src/roles/network.ts';
 import { nationalPaths } from '../../src/roles/national.ts';
 import { consentWalkthrough } from '../../src/roles/walkthrough.ts';
+import { tokenCommand } from '../../src/cli/token.ts';
 import { isReservedTenant } from '../../src/tenants/registry.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'schakel.js');
@@ -70,6 +71,17 @@ describe('the demo network (national + provider roles, secure by default)', () =
     const res = await fetch(`${net.url}/fhir/${gp.tenant}/Patient?_count=5`, { headers: { accept: 'application/fhir+json', authorization: token } });
     assert.equal(res.status, 200);
     assert.ok(((await res.json()) as { entry?: unknown[] }).entry?.length);
+  });
+
+  it('`schakel token` gets a token a person can use with curl; bad input names the problem', async () => {
+    let out = '';
+    const code = await tokenCommand(['--org', gp.ura, '--tenant', gp.tenant, '--url', net.url, '--data', dir], (s) => (out += s));
+    assert.equal(code, 0);
+    const res = await fetch(`${net.url}/fhir/${gp.tenant}/Patient?_count=1`, { headers: { authorization: `Bearer ${out.trim()}` } });
+    assert.equal(res.status, 200);
+    await assert.rejects(tokenCommand(['--org', 'x1', '--tenant', gp.tenant, '--data', dir]), /--org 'x1' is not a URA/);
+    await assert.rejects(tokenCommand(['--org', gp.ura, '--data', dir]), /exactly one of --tenant/);
+    await assert.rejects(tokenCommand(['--org', '12121212', '--tenant', gp.tenant, '--data', dir]), /no keys for organisation 12121212/);
   });
 
   it('an organisation with a valid certificate that is not in the addressing directory gets no token', async () => {
