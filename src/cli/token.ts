@@ -64,7 +64,7 @@ export async function tokenCommand(argv: string[], write: (s: string) => void = 
     write(`${token}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof TokenRequestError) throw new Error(`${e.error}: ${e.message}`);
+    if (e instanceof TokenRequestError) throw new Error(`${e.error}: ${e.message}`, { cause: e });
     throw e;
   }
 }
