@@ -4,7 +4,8 @@
  * request scope (tenant, base URL, patient context from the bearer token) before anything is dispatched.
  */
 import type { Resource } from 'fhir/r4';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { FhirError, operationOutcome } from '../fhir/outcome.ts';
 import { parseFhirXml, toFhirXml } from '../fhir/format/xml.ts';
 import type { FhirRequest, FhirResponse, RequestScope } from '../server/types.ts';
@@ -18,6 +19,9 @@ import { narrow } from '../gf/authorisation/narrow.ts';
 import { peerCertificateOf } from '../gf/auth/mtls.ts';
 import type { AccessContext } from '../gf/audit/event.ts';
 import type { AuditLog } from '../gf/audit/log.ts';
+import type { SecurityEvent } from '../ops/logging.ts';
+import type { HttpMetrics } from '../ops/metrics.ts';
+import { instrumentRequests } from '../ops/requests.ts';
 import { contentTypeOf, formatOf, negotiate, type Format } from './formats.ts';
 
 export interface AppOptions {
@@ -30,7 +34,12 @@ export interface AppOptions {
   /** The enforcement point (src/gf/authorisation/enforce.ts); absent = an open development node (--no-auth). */
   enforcement?: EnforcementDeps;
   bodyLimit?: number;
-  logger?: boolean;
+  /** The operations stream (src/ops/logging.ts): a line per request, unexpected errors. Absent = no logging. */
+  ops?: Logger;
+  /** Request counters and durations (src/ops/metrics.ts). */
+  metrics?: HttpMetrics;
+  /** Security events of this layer (a refused qualification token); see src/ops/logging.ts securitySink. */
+  security?: (event: SecurityEvent) => void;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -43,7 +52,8 @@ interface RawBody {
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Fastify's own request lines carry the URL (ids, BSNs in queries): off; src/ops/requests.ts logs instead.
+    ...(opts.ops ? { loggerInstance: opts.ops as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) } : { logger: false }),
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     // Ids and search values may contain characters Fastify would otherwise reject as too long.
     routerOptions: { maxParamLength: 2048 },
@@ -51,6 +61,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     forceCloseConnections: true,
     exposeHeadRoutes: false,
   });
+  instrumentRequests(app, { logger: opts.ops, metrics: opts.metrics, tenantOf: (t) => (!isReservedTenant(t) && opts.tenants.get(t) ? t : '-') });
   app.removeAllContentTypeParsers();
   const textParser = (kind: RawBody['kind']) => (_req: FastifyRequest, body: string, done: (err: Error | null, body?: RawBody) => void) => done(null, { kind, text: body });
   for (const t of ['application/fhir+json', 'application/json', 'application/json+fhir', 'text/json']) app.addContentTypeParser(t, { parseAs: 'string' }, textParser('json'));
@@ -93,6 +104,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     if (opts.patientContext) {
       const ctx = opts.patientContext(req.headers.authorization);
       if (ctx === 'unauthorized') {
+        opts.security?.({ event: 'token-refused', tenant: tenant.tenant, reason: 'unknown-token' });
         reply.header('WWW-Authenticate', 'Bearer');
         throw FhirError.of(401, 'login', 'A valid bearer token is required');
       }

@@ -4,6 +4,10 @@ import { openNode, type NodeOptions, type ProviderNode } from '../node/provider-
 import type { Dialect } from '../storage/schema.ts';
 import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
 import { registerBulkRoutes } from '../bulk/routes.ts';
+import { bulkFileAuthorizer } from '../gf/authorisation/bulk-files.ts';
+import type { Registry } from 'prom-client';
+import { createLoggers, securitySink, type LogOptions, type Loggers } from '../ops/logging.ts';
+import { createMetricsRegistry, httpMetrics, registerMetricsRoute } from '../ops/metrics.ts';
 import { buildApp } from './app.ts';
 import { loadQualificationTokens } from './qualification.ts';
 
@@ -17,7 +21,13 @@ export interface ServerOptions {
   qualificationTokens?: string;
   /** Tenants to create if missing (tests, demo). */
   tenants?: string[];
-  logger?: boolean;
+  /**
+   * The operations and security streams (src/ops/logging.ts). Absent or true: ops on stdout, security on
+   * stderr; an object: other destinations or level; false: neither (benchmarks).
+   */
+  logger?: boolean | LogOptions;
+  /** The registry served at /metrics (default: a new one); pass one to add counters of mounted roles, e.g. nviMetrics(registry). */
+  metrics?: Registry;
   /** Mounts further roles (national services, auth servers…) on the same app before it listens. */
   plugins?: (app: FastifyInstance, node: ProviderNode, url: () => string) => void | Promise<void>;
   /** The enforcement point's dependencies; absent = an open node (development, --no-auth). */
@@ -28,6 +38,9 @@ export interface RunningServer {
   url: string;
   node: ProviderNode;
   app: FastifyInstance;
+  /** The streams (absent with logger: false); `security` feeds EnforcementDeps.security via securitySink. */
+  loggers?: Loggers;
+  metrics: Registry;
   close(): Promise<void>;
 }
 
@@ -38,29 +51,43 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The public URL is known once listening; roles mounted before that read it through this function.
   let url = '';
   const urlOf = () => url;
+  const loggers = opts.logger === false ? undefined : createLoggers(opts.logger === true ? {} : opts.logger);
+  const security = loggers && securitySink(loggers.security);
+  const metrics = opts.metrics ?? createMetricsRegistry();
+  const enforcement = opts.enforcement?.(node, urlOf);
+  // The enforcement point reports refusals and emergency access here unless its deps bring their own sink.
+  if (enforcement && security) enforcement.security ??= security;
   const app = buildApp({
-    enforcement: opts.enforcement?.(node, urlOf),
+    enforcement,
     dispatch: node.dispatch,
     tenants: node.tenants,
     audit: node.audit,
     patientContext: opts.qualificationTokens ? loadQualificationTokens(opts.qualificationTokens) : undefined,
-    logger: opts.logger,
+    ops: loggers?.ops,
+    security,
+    metrics: httpMetrics(metrics),
   });
+  registerMetricsRoute(app, metrics);
   // Bulk export downloads live beside /fhir/{tenant} (streamed files, outside the dispatcher).
-  registerBulkRoutes(app, node);
+  registerBulkRoutes(app, node, {}, enforcement ? bulkFileAuthorizer(enforcement) : undefined);
   if (opts.plugins) await opts.plugins(app, node, urlOf);
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   url = `http://${host}:${port}`;
+  loggers?.ops.info({ event: 'start', url, db: opts.db, tenants: node.tenants.list().length }, 'node started');
+  if (!enforcement) security?.({ event: 'auth-disabled', reason: 'no enforcement point: every request is served without a token' });
   return {
     url,
     node,
     app,
+    loggers,
+    metrics,
     close: async () => {
       await app.close();
       await node.close();
+      loggers?.ops.info({ event: 'stop' }, 'node stopped');
     },
   };
 }

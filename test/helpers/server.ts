@@ -1,5 +1,5 @@
 /** Starts a real Schakel server on 127.0.0.1 (free port) over a fresh database of the given engine. */
-import { startServer, type RunningServer } from '../../src/http/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/http/server.ts';
 import type { Dialect } from '../../src/storage/schema.ts';
 import { freshEngine } from './engines.ts';
 
@@ -10,9 +10,13 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(db: Dialect, opts: { tenants?: string[]; qualificationTokens?: string } = {}): Promise<TestServer> {
+// The log streams still run in tests (every line is built and redacted) but go nowhere unless a test asks.
+const discard = { write: () => {} };
+
+export async function startTestServer(db: Dialect, opts: { tenants?: string[]; qualificationTokens?: string; logger?: ServerOptions['logger'] } = {}): Promise<TestServer> {
   const target = await freshEngine(db);
-  const server = await startServer({ port: 0, host: '127.0.0.1', ...target.opts, tenants: opts.tenants ?? ['t1', 't2'], qualificationTokens: opts.qualificationTokens });
+  const logger = opts.logger ?? { ops: discard, security: discard };
+  const server = await startServer({ port: 0, host: '127.0.0.1', ...target.opts, tenants: opts.tenants ?? ['t1', 't2'], qualificationTokens: opts.qualificationTokens, logger });
   return {
     url: server.url,
     base: (tenant) => `${server.url}/fhir/${tenant}`,

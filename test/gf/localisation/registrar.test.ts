@@ -140,7 +140,7 @@ for (const db of engineNames()) {
       assert.deepEqual(await again.drain(), { done: 1, retry: 0 });
       assert.deepEqual(await search(BSNS[1], 'Procedure'), ['Procedure']);
       assert.equal((await reg.pending()).length, 0);
-      assert.ok(reg.metrics.get('schakel_localisation_sync_total', { outcome: 'retry' }) >= 2);
+      assert.ok((await reg.metrics.get('schakel_localisation_sync_total', { outcome: 'retry' })) >= 2);
     });
 
     test('the background worker drains on its own', async () => {
@@ -161,8 +161,8 @@ for (const db of engineNames()) {
         ['outbox', JSON.stringify(outbox)],
         ['national logs (PRS + NVI, incl. request logs)', n.logs.join('')],
         ['registrar logs', regLogs.lines.join('')],
-        ['NVI metrics', n.nviMetrics.render()],
-        ['registrar metrics', reg.metrics.render()],
+        ['NVI metrics', await n.nviMetrics.render()],
+        ['registrar metrics', await reg.metrics.render()],
       ];
       assert.ok(n.logs.join('').includes('nvi.transaction'), 'national logs were captured');
       assert.ok(n.logs.join('').includes('"url":"/national/nvi/fhir/List?subject:identifier='), 'request URLs were captured too');
