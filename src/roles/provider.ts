@@ -74,7 +74,14 @@ export class ProviderSecurity {
     await registerAuthServer(app, {
       baseUrl: url,
       hasTenant: (t) => !isReservedTenant(t) && node.tenants.get(t) !== undefined,
-      resolveClient: directoryClientRegistry({ organisation: (ura) => deps.organisation(ura) }),
+      // The organisations this node hosts are known without the directory (a node without national services still
+      // serves each organisation's own systems); everyone else must be registered in the addressing directory.
+      resolveClient: directoryClientRegistry({
+        organisation: async (ura) => {
+          const hosted = node.tenants.list().find((t) => t.ura === ura && !isReservedTenant(t.tenant));
+          return hosted ? { name: hosted.name } : deps.organisation(ura);
+        },
+      }),
       signingKeys: [this.signingKey],
       trustedCaPems: [this.o.keys.caCertPem()],
     });
