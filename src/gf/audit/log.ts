@@ -30,17 +30,35 @@ function placeholders(rows: number, width: number, dialect: Dialect): string {
   return out.join(',');
 }
 
+/** The statements of a flush, compiled once (not by the query builder per flush). */
+function statements(dialect: Dialect) {
+  const pg = dialect === 'postgres';
+  const insertText = new Map<number, string>();
+  return {
+    head: CompiledQuery.raw(`SELECT seq, hash FROM audit_head WHERE id = 1${pg ? ' FOR UPDATE' : ''}`, []),
+    setHead: (seq: number, hash: string) => CompiledQuery.raw(`UPDATE audit_head SET seq = ${pg ? '$1' : '?'}, hash = ${pg ? '$2' : '?'} WHERE id = 1`, [seq, hash]),
+    insert(rows: number, values: unknown[]) {
+      let text = insertText.get(rows);
+      if (!text) insertText.set(rows, (text = `INSERT INTO audit_log (seq, tenant, recorded, patient, purpose, event, prev_hash, hash) VALUES ${placeholders(rows, 8, dialect)}`));
+      return CompiledQuery.raw(text, values);
+    },
+  };
+}
+
 export const chainHash = (prev: string, event: string): string => createHash('sha256').update(prev).update('\n').update(event).digest('hex');
 
 export class AuditLog {
   private queue: { tenant: string; recorded: string; patient: string | null; purpose: string | null; event: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly sql: ReturnType<typeof statements>;
 
   private constructor(
     private readonly db: Kysely<AuditTables>,
-    private readonly dialect: Dialect,
-  ) {}
+    dialect: Dialect,
+  ) {
+    this.sql = statements(dialect);
+  }
 
   static async open(db: Kysely<object>, dialect: Dialect): Promise<AuditLog> {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema DDL is untyped by design
@@ -97,10 +115,10 @@ export class AuditLog {
     if (batch.length === 0) return;
     this.queue = [];
     await this.db.transaction().execute(async (trx) => {
-      let q = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
-      if (this.dialect === 'postgres') q = q.forUpdate();
-      const head = await q.executeTakeFirstOrThrow();
-      let { seq, hash } = head;
+      const head = (await trx.executeQuery<{ seq: number | string; hash: string }>(this.sql.head)).rows[0];
+      if (!head) throw new Error('audit_head is missing: the audit log was not opened with AuditLog.open');
+      let seq = Number(head.seq);
+      let hash = head.hash;
       // Flat parameters and a plain multi-row INSERT: the query builder's per-value AST cost more than the insert.
       const values: unknown[] = [];
       for (const e of batch) {
@@ -111,10 +129,9 @@ export class AuditLog {
       }
       for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
         const n = Math.min(ROWS_PER_INSERT, batch.length - i);
-        const text = `INSERT INTO audit_log (seq, tenant, recorded, patient, purpose, event, prev_hash, hash) VALUES ${placeholders(n, 8, this.dialect)}`;
-        await trx.executeQuery(CompiledQuery.raw(text, values.slice(i * 8, (i + n) * 8)));
+        await trx.executeQuery(this.sql.insert(n, values.slice(i * 8, (i + n) * 8)));
       }
-      await trx.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+      await trx.executeQuery(this.sql.setHead(seq, hash));
     });
   }
 
