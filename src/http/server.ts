@@ -26,6 +26,8 @@ export interface ServerOptions {
    * stderr; an object: other destinations or level; false: neither (benchmarks).
    */
   logger?: boolean | LogOptions;
+  /** Streams the caller made already (createLoggers), e.g. to hand securitySink(loggers.security) to roles built before the server; wins over `logger`. */
+  loggers?: Loggers;
   /** The registry served at /metrics (default: a new one); pass one to add counters of mounted roles, e.g. nviMetrics(registry). */
   metrics?: Registry;
   /** Mounts further roles (national services, auth servers…) on the same app before it listens. */
@@ -51,7 +53,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The public URL is known once listening; roles mounted before that read it through this function.
   let url = '';
   const urlOf = () => url;
-  const loggers = opts.logger === false ? undefined : createLoggers(opts.logger === true ? {} : opts.logger);
+  const loggers = opts.loggers ?? (opts.logger === false ? undefined : createLoggers(opts.logger === true ? {} : opts.logger));
   const security = loggers && securitySink(loggers.security);
   const metrics = opts.metrics ?? createMetricsRegistry();
   const enforcement = opts.enforcement?.(node, urlOf);
