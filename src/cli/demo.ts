@@ -15,6 +15,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Condition, Patient, Resource } from 'fhir/r4';
+import pino from 'pino';
 import { entriesFromRegionTenant } from '../gf/addressing/region.ts';
 import type { RunningServer } from '../http/server.ts';
 import { sharedPath } from '../paths.ts';
@@ -65,6 +66,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const net = await startDemo({ port: port(values.port, 8080), host: values.host ?? '127.0.0.1', dataDir, patients });
   const url = net.url;
   process.stdout.write(`\nSchakel demo on ${url}\n  national services: ${url}/national/{directory/fhir,consent,nvi/fhir,prs}\n`);
+  process.stdout.write(`  logs: ${join(dataDir, 'logs')}/{ops,security}.log, metrics: ${url}/metrics\n`);
   for (const t of net.server.node.tenants.list().filter((x) => !isReservedTenant(x.tenant))) process.stdout.write(`  ${t.name ?? t.tenant}${t.ura ? ` (URA ${t.ura})` : ''}: ${url}/fhir/${t.tenant}\n`);
   await printWalkthrough(net);
   if (flags.once) {
@@ -89,7 +91,10 @@ export interface DemoOptions {
 
 /** Starts the demo network, loads its data and onboards every organisation (also used by the end-to-end test). */
 export async function startDemo(o: DemoOptions): Promise<NetworkNode> {
-  const net = await startNetworkNode({ port: o.port, host: o.host, db: 'sqlite', dataDir: o.dataDir, national: true });
+  // The console tells the story; the operations and security streams go to files beside the data.
+  const logs = join(o.dataDir, 'logs');
+  const logger = { ops: pino.destination({ dest: join(logs, 'ops.log'), mkdir: true, sync: true }), security: pino.destination({ dest: join(logs, 'security.log'), mkdir: true, sync: true }) };
+  const net = await startNetworkNode({ port: o.port, host: o.host, db: 'sqlite', dataDir: o.dataDir, national: true, logger });
   try {
     const server = net.server;
     for (const t of DEMO_TENANTS) await server.node.tenants.ensure({ tenant: t.tenant, name: t.name, ura: t.ura, settings: { organizationType: t.organizationType.code } });

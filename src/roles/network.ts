@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { KeyStore } from '../gf/auth/pki.ts';
 import { OrganisationTokens } from '../gf/auth/token-client.ts';
 import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
-import { startServer, type RunningServer } from '../http/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../http/server.ts';
 import type { Dialect } from '../storage/schema.ts';
 import { mountNationalServices, type NationalServices } from './national.ts';
 import { ProviderSecurity } from './provider.ts';
@@ -31,7 +31,8 @@ export interface NetworkNodeOptions {
   /** Directory replica refresh interval (default 60 s; 0 = manual). */
   syncEveryMs?: number;
   security?: EnforcementDeps['security'];
-  logger?: boolean;
+  /** The operations and security log streams (see startServer). */
+  logger?: ServerOptions['logger'];
 }
 
 export interface NetworkNode {

@@ -104,7 +104,7 @@ export class ProviderSecurity {
     if (every > 0 && !this.#timer) {
       const tick = () => {
         this.#sync!.sync()
-          .catch((e: Error) => this.o.security?.({ event: 'directory-sync-failed', reason: e.message.slice(0, 200) }))
+          .catch((e: Error) => this.#deps?.security?.({ event: 'directory-sync-failed', reason: e.message.slice(0, 200) }))
           .finally(() => {
             if (this.#timer) this.#timer = setTimeout(tick, every).unref();
           });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ import { nationalPaths } from '../../src/roles/national.ts';
 import { consentWalkthrough } from '../../src/roles/walkthrough.ts';
 import { tokenCommand } from '../../src/cli/token.ts';
 import { isReservedTenant } from '../../src/tenants/registry.ts';
+import { passesElevenTest } from '../../src/synth/identifiers.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'schakel.js');
 
@@ -52,6 +53,22 @@ describe('the demo network (national + provider roles, secure by default)', () =
     );
     assert.match(steps[0].detail, /consent registry: NotApplicable/);
     assert.match(steps[2].detail, /^[1-9]\d* conditions$/);
+  });
+
+  it('no BSN in the operations or security logs, nor in /metrics, after the walkthrough and refusals', async () => {
+    await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp, hospital, bsn });
+    const metrics = await (await fetch(`${net.url}/metrics`)).text();
+    assert.match(metrics, /schakel_http_requests_total/);
+    const logs = readdirSync(join(dir, 'logs')).map((f) => readFileSync(join(dir, 'logs', f), 'utf8'));
+    assert.ok(logs.join('').includes('access-refused'), 'the security stream recorded the refusals');
+    // Metric values are numbers (bytes, seconds): only the label sets can carry an identifier.
+    const labels = (metrics.match(/\{[^}]*\}/g) ?? []).join('\n');
+    assert.ok(!metrics.includes(bsn));
+    for (const text of [labels, ...logs]) {
+      assert.ok(!text.includes(bsn), 'the walkthrough patient’s BSN');
+      const candidates = (text.match(/(?<!\d)\d{9}(?!\d)/g) ?? []).filter(passesElevenTest);
+      assert.deepEqual(candidates, [], 'no nine-digit number that passes the BSN eleven-test');
+    }
   });
 
   it('every provider tenant requires a token (401 with an OperationOutcome), also for bulk files', async () => {
