@@ -99,11 +99,35 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
     }
     try {
       const claims = await v(authorization);
+      if (authorization) callers.set(authorization, { ura: claims.ura, clientId: claims.clientId, until: claims.expiresAt.getTime() });
       return { ...claims, granted: claims.scope.split(' ').filter((s) => SERVICE_SCOPES[service].includes(s)) };
     } catch {
       return undefined; // each service answers 401 itself
     }
   };
+
+  // NEN 7513 for the national services that hold personal data (consent: BSNs; NVI: pseudonymised locations; PRS:
+  // blinded identifiers): every request is audited with the caller the service verified, the route (never the
+  // URL: it may carry a BSN) and the outcome. The verified caller is remembered per token for its lifetime.
+  const callers = new Map<string, { ura: string; clientId: string; until: number }>();
+  app.addHook('onResponse', async (req, reply) => {
+    const service = /^\/national\/(consent|nvi|prs)(?:\/|$|\?)/.exec(req.url)?.[1];
+    if (!service) return;
+    const auth = req.headers.authorization;
+    const caller = auth ? callers.get(auth) : undefined;
+    if (callers.size > 10_000) for (const [k, c] of callers) if (c.until < Date.now()) callers.delete(k);
+    const route = req.routeOptions.url ?? req.url.split('?')[0];
+    const status = reply.statusCode;
+    o.node.audit.record({
+      tenant: `national-${service}`,
+      interaction: req.method === 'GET' ? (route.includes(':id') ? 'read' : 'search') : req.method === 'DELETE' ? 'delete' : req.method === 'PUT' ? 'update' : route.includes('$') || service === 'prs' ? 'operation' : 'create',
+      what: `${req.method} ${route}`,
+      outcome: status < 400 ? 'success' : status < 500 ? 'minor-failure' : 'serious-failure',
+      status,
+      context: { organisationUra: caller?.ura, clientId: caller?.clientId, correlationId: typeof req.headers['x-correlation-id'] === 'string' ? req.headers['x-correlation-id'] : req.id },
+      observer: `${o.url()}/national/${service}`,
+    });
+  });
 
   // The directory tenant is reserved (never served under /fhir) and must exist before the routes use it.
   await o.node.tenants.ensure({ tenant: NATIONAL_DIRECTORY_TENANT, name: 'National addressing directory (mCSD)' });

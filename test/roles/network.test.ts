@@ -71,6 +71,17 @@ describe('the demo network (national + provider roles, secure by default)', () =
     }
   });
 
+  it('the national services audit every request with the verified caller and the route, never the BSN', async () => {
+    await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp, hospital, bsn });
+    const events = await net.server.node.audit.forTenant('national-consent', 50);
+    const created = events.find((e) => e.action === 'C' && JSON.stringify(e).includes('POST /national/consent/Consent'));
+    assert.ok(created, 'the consent registration is audited');
+    assert.equal(created.agent.find((a) => a.requestor)?.who?.identifier?.value, gp.ura);
+    assert.ok(events.some((e) => JSON.stringify(e).includes('/$check') && JSON.stringify(e).includes(gp.ura)), 'the closed questions are audited');
+    assert.ok(!JSON.stringify(events).includes(bsn));
+    assert.equal((await net.server.node.audit.verify()).ok, true);
+  });
+
   it('every provider tenant requires a token (401 with an OperationOutcome), also for bulk files', async () => {
     for (const t of net.server.node.tenants.list().filter((x) => !isReservedTenant(x.tenant))) {
       const res = await fetch(`${net.url}/fhir/${t.tenant}/Patient`, { headers: { accept: 'application/fhir+json' } });

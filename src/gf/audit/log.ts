@@ -167,6 +167,13 @@ export class AuditLog {
     return rows.map((r) => toAuditEvent(JSON.parse(r.event) as AccessRecord));
   }
 
+  /** The newest events of one tenant or national service (a privacy officer's view), newest first. */
+  async forTenant(tenant: string, count = 100): Promise<AuditEvent[]> {
+    await this.flush();
+    const rows = await this.db.selectFrom('audit_log').select('event').where('tenant', '=', tenant).orderBy('seq', 'desc').limit(count).execute();
+    return rows.map((r) => toAuditEvent(JSON.parse(r.event) as AccessRecord));
+  }
+
   async count(): Promise<number> {
     await this.flush();
     const r = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM audit_log`.execute(this.db);
