@@ -184,7 +184,7 @@ async function serve(): Promise<void> {
     const k = keys.get(ura)!;
     const tokenEndpoint = `${(mode === 'd' && local ? local : s).url}/auth/gp/token`;
     const person = ura === GP ? undefined : { uziNr: '123456789', uziRolcode: '01.010' };
-    const assertion = await createClientAssertion({ clientId: ura, tokenEndpoint, privateKey: k.privateKey, kid: k.kid, person, purposeOfUse: person ? 'treatment' : undefined });
+    const assertion = await createClientAssertion({ clientId: ura, tokenEndpoint, privateKey: k.privateKey, kid: k.kid, person, purposeOfUse: person ? 'treatment' : undefined, treatmentRelation: person ? true : undefined });
     const res = await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: tokenRequestBody(assertion, 'system/*.read') });
     const body = (await res.json()) as { access_token?: string; error_description?: string };
     if (!body.access_token) throw new Error(`token: ${body.error_description}`);

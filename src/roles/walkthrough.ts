@@ -36,7 +36,7 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
   const national = nationalPaths(w.nationalBase);
   const physician = w.physician ?? { uziNr: '900012345', uziRolcode: '01.010' };
   const hospitalToken = () =>
-    w.tokens.authorization({ ura: w.hospital.ura, tokenEndpoint: `${w.url}/auth/${w.gp.tenant}/token`, scope: 'system/*.read', person: physician, purposeOfUse: 'treatment' });
+    w.tokens.authorization({ ura: w.hospital.ura, tokenEndpoint: `${w.url}/auth/${w.gp.tenant}/token`, scope: 'system/*.read', person: physician, purposeOfUse: 'treatment', treatmentRelation: true });
   const gpConsentToken = () => w.tokens.authorization({ ura: w.gp.ura, tokenEndpoint: national.token('consent'), scope: 'consent:register' });
   const query = `Condition?patient.identifier=${encodeURIComponent(`${BSN}|${w.bsn}`)}`;
 

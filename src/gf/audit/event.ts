@@ -16,6 +16,8 @@ export interface AccessContext {
   purpose?: string;
   /** Reason given for emergency access (break the glass). */
   emergencyReason?: string;
+  /** The professional attested a treatment relation with the patient. */
+  treatmentRelation?: boolean;
   correlationId: string;
 }
 
@@ -94,6 +96,9 @@ export function toAuditEvent(r: AccessRecord): AuditEvent {
     agent: agents,
     source: { observer: { display: r.observer }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
     entity,
-    extension: [{ url: 'http://schakel.dev/fhir/StructureDefinition/correlation-id', valueString: r.context.correlationId }],
+    extension: [
+      { url: 'http://schakel.dev/fhir/StructureDefinition/correlation-id', valueString: r.context.correlationId },
+      ...(r.context.treatmentRelation ? [{ url: 'http://schakel.dev/fhir/StructureDefinition/treatment-relation-attested', valueBoolean: true }] : []),
+    ],
   };
 }

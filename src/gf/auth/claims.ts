@@ -8,6 +8,8 @@
  *   uzi_nr          the professional's UZI number (digits)
  *   uzi_rolcode     the professional's role, a code of http://fhir.nl/fhir/NamingSystem/uzi-rolcode (e.g. 01.015)
  *   purpose_of_use  treatment | emergency | patient-access | secondary-use
+ *   treatment_relation  true: the professional attests a treatment relation with the patient (WGBO/Wabvpz: only
+ *                   those who treat the patient may consult; the attestation is audited and checked afterwards)
  */
 
 export const PURPOSES = ['treatment', 'emergency', 'patient-access', 'secondary-use'] as const;
@@ -19,11 +21,14 @@ export interface PersonClaims {
   uziNr?: string;
   uziRolcode?: string;
   purposeOfUse?: PurposeOfUse;
+  treatmentRelation?: boolean;
 }
 
 /** Reads and checks the person claims of a client assertion; returns a message naming the problem. */
 export function readPersonClaims(payload: Record<string, unknown>, isKnownRoleCode?: (code: string) => boolean): { ok: true; claims: PersonClaims } | { ok: false; problem: string } {
-  const { uzi_nr: uzi, uzi_rolcode: role, purpose_of_use: purpose } = payload;
+  const { uzi_nr: uzi, uzi_rolcode: role, purpose_of_use: purpose, treatment_relation: relation } = payload;
+  if (relation !== undefined && relation !== true) return { ok: false, problem: 'treatment_relation, when present, must be true' };
+  if (relation === true && uzi === undefined) return { ok: false, problem: 'treatment_relation is attested by a professional: it needs uzi_nr and uzi_rolcode' };
   if (uzi !== undefined && (typeof uzi !== 'string' || !/^\d{6,12}$/.test(uzi))) return { ok: false, problem: 'uzi_nr must be a string of 6-12 digits' };
   if (role !== undefined && (typeof role !== 'string' || !/^\d{2}\.\d{3}$/.test(role))) return { ok: false, problem: 'uzi_rolcode must be a UZI role code like 01.015' };
   if (typeof role === 'string' && isKnownRoleCode && !isKnownRoleCode(role)) return { ok: false, problem: `uzi_rolcode '${role}' is not in ${UZI_ROLCODE_SYSTEM}` };
@@ -31,7 +36,7 @@ export function readPersonClaims(payload: Record<string, unknown>, isKnownRoleCo
   if ((uzi === undefined) !== (role === undefined)) return { ok: false, problem: 'uzi_nr and uzi_rolcode go together: a request on behalf of a professional carries both' };
   if (uzi !== undefined && purpose === undefined) return { ok: false, problem: 'a request on behalf of a professional needs purpose_of_use' };
   if (uzi !== undefined && purpose === 'patient-access') return { ok: false, problem: "purpose_of_use 'patient-access' cannot be combined with a professional" };
-  return { ok: true, claims: { uziNr: uzi as string | undefined, uziRolcode: role as string | undefined, purposeOfUse: purpose as PurposeOfUse | undefined } };
+  return { ok: true, claims: { uziNr: uzi as string | undefined, uziRolcode: role as string | undefined, purposeOfUse: purpose as PurposeOfUse | undefined, treatmentRelation: relation === true ? true : undefined } };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ export interface TokenRequest {
   scope: string;
   person?: { uziNr: string; uziRolcode: string };
   purposeOfUse?: PurposeOfUse;
+  treatmentRelation?: boolean;
 }
 
 export class TokenRequestError extends Error {
@@ -47,7 +48,7 @@ export class OrganisationTokens {
   }
 
   async token(r: TokenRequest): Promise<string> {
-    const key = [r.ura, r.tokenEndpoint, r.scope, r.person?.uziNr ?? '', r.person?.uziRolcode ?? '', r.purposeOfUse ?? ''].join('\u0000');
+    const key = [r.ura, r.tokenEndpoint, r.scope, r.person?.uziNr ?? '', r.person?.uziRolcode ?? '', r.purposeOfUse ?? '', r.treatmentRelation ? 'tr' : ''].join('\u0000');
     const now = (this.o.now ?? Date.now)();
     const hit = this.#cache.get(key);
     if (hit && hit.until > now) return hit.token;
@@ -70,6 +71,7 @@ export class OrganisationTokens {
       x5c: [pemToDer(cred.certPem).toString('base64')],
       person: r.person,
       purposeOfUse: r.purposeOfUse,
+      treatmentRelation: r.treatmentRelation,
     });
     const res = await (this.o.fetch ?? fetch)(r.tokenEndpoint, {
       method: 'POST',

@@ -160,7 +160,7 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     scopes_supported: ['system/*.read', 'system/*.write', 'system/*.rs', 'system/*.cruds'],
     tls_client_certificate_bound_access_tokens: true,
     // custom: the claims a client may put in its assertion when acting for a professional (README.md)
-    assertion_claims_supported: ['uzi_nr', 'uzi_rolcode', 'purpose_of_use'],
+    assertion_claims_supported: ['uzi_nr', 'uzi_rolcode', 'purpose_of_use', 'treatment_relation'],
     purpose_of_use_values_supported: [...PURPOSES],
   };
 }
@@ -334,6 +334,7 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
     if (person.claims.uziNr) claims.uzi_nr = person.claims.uziNr;
     if (person.claims.uziRolcode) claims.uzi_rolcode = person.claims.uziRolcode;
     if (person.claims.purposeOfUse) claims.purpose_of_use = person.claims.purposeOfUse;
+    if (person.claims.treatmentRelation) claims.treatment_relation = true;
     if (cnf) claims.cnf = cnf;
     const accessToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: signer.kid, typ: 'at+jwt' })
@@ -430,6 +431,8 @@ export interface ClientAssertionInput {
   /** Professional on whose behalf the request is made. */
   person?: { uziNr: string; uziRolcode: string };
   purposeOfUse?: (typeof PURPOSES)[number];
+  /** The professional attests a treatment relation with the patient (needed for purpose treatment). */
+  treatmentRelation?: boolean;
   /** The organisation's certificate (base64 DER) in the header, for servers that know the client by its certificate. */
   x5c?: string[];
   /** Epoch ms (tests). */
@@ -447,6 +450,7 @@ export async function createClientAssertion(a: ClientAssertionInput): Promise<st
     claims.uzi_rolcode = a.person.uziRolcode;
   }
   if (a.purposeOfUse) claims.purpose_of_use = a.purposeOfUse;
+  if (a.treatmentRelation) claims.treatment_relation = true;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', kid: a.kid, typ: 'JWT', ...(a.x5c ? { x5c: a.x5c } : {}) })
     .setIssuer(a.clientId)

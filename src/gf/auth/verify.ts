@@ -83,6 +83,8 @@ export interface VerifiedClaims {
   uziNr?: string;
   uziRolcode?: string;
   purposeOfUse?: PurposeOfUse;
+  /** The professional attested a treatment relation with the patient. */
+  treatmentRelation?: boolean;
   /** `cnf.x5t#S256` when the token is certificate-bound (and the connection presented that certificate). */
   boundCertificate?: string;
   expiresAt: Date;
@@ -161,6 +163,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       uziNr: str(payload.uzi_nr),
       uziRolcode: str(payload.uzi_rolcode),
       purposeOfUse: purpose as PurposeOfUse | undefined,
+      treatmentRelation: payload.treatment_relation === true ? true : undefined,
       boundCertificate: typeof bound === 'string' ? bound : undefined,
       expiresAt: new Date(payload.exp! * 1000),
       jti: str(payload.jti) ?? '',

@@ -7,7 +7,8 @@
  *   organisation  the requesting URA must be a registered organisation (addressing directory)   → 403
  *   patient       a request on behalf of a professional concerns one patient (Patient/{id}, patient=,
  *                 subject=, or the patient's BSN identifier)                                      → 403
- *   purpose       treatment, or emergency with a reason (break the glass, audited apart)           → 403
+ *   purpose       treatment with the professional's attested treatment relation, or emergency with a
+ *                 reason (break the glass, audited apart)                                          → 403
  *   decide        per data category of the request: the authorisation table (role × category × purpose)
  *                 AND the consent registry's closed question; registry unreachable ⇒ deny     → 403 when none
  *   narrow        the request runs in the patient's compartment and the answer keeps only the allowed
@@ -144,6 +145,7 @@ export async function enforce(
     roleCode: claims.uziRolcode,
     purpose: claims.purposeOfUse,
     emergencyReason: headers.emergencyReason,
+    treatmentRelation: claims.treatmentRelation,
     correlationId: headers.correlationId,
   };
   // The organisation's own systems (its EHR loading and reading its own records) act within their own
@@ -159,6 +161,11 @@ export async function enforce(
     throw forbidden(`Purpose of use '${purpose ?? 'none'}' does not give access to a provider's records (treatment or emergency)`);
   }
   if (!claims.uziNr || !claims.uziRolcode) throw forbidden('A request for patient data must be made on behalf of a professional (uzi_nr and uzi_rolcode)');
+  // Only those who treat the patient may consult (WGBO, Wabvpz): the professional attests the relation in the
+  // token, and the attestation is in the audit record for review afterwards. In an emergency the reason stands in.
+  if (purpose === 'treatment' && !claims.treatmentRelation) {
+    throw forbidden('Access for treatment needs the professional to attest a treatment relation with the patient (treatment_relation in the client assertion)');
+  }
   if (purpose === 'emergency') {
     if (!headers.emergencyReason || headers.emergencyReason.trim().length < 5) {
       throw forbidden('Emergency access (break the glass) needs a reason in the X-Emergency-Reason header');

@@ -100,9 +100,9 @@ describe('enforcement point (GP node, hospital and pharmacy asking)', () => {
     await target?.cleanup();
   });
 
-  async function token(c: Client, o: { role?: string; purpose?: 'treatment' | 'emergency'; tenant?: string } = {}): Promise<string> {
+  async function token(c: Client, o: { role?: string; purpose?: 'treatment' | 'emergency'; tenant?: string; relation?: boolean } = {}): Promise<string> {
     const tokenEndpoint = `${s.url}/auth/${o.tenant ?? 'gp'}/token`;
-    const assertion = await createClientAssertion({ clientId: c.ura, tokenEndpoint, privateKey: c.key, kid: c.kid, person: { uziNr: '123456789', uziRolcode: o.role ?? '01.010' }, purposeOfUse: o.purpose ?? 'treatment' });
+    const assertion = await createClientAssertion({ clientId: c.ura, tokenEndpoint, privateKey: c.key, kid: c.kid, person: { uziNr: '123456789', uziRolcode: o.role ?? '01.010' }, purposeOfUse: o.purpose ?? 'treatment', treatmentRelation: o.relation ?? (o.purpose ?? 'treatment') === 'treatment' });
     const res = await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: tokenRequestBody(assertion, 'system/*.read') });
     const body = (await res.json()) as { access_token?: string; error_description?: string };
     assert.ok(body.access_token, body.error_description);
@@ -183,6 +183,18 @@ describe('enforcement point (GP node, hospital and pharmacy asking)', () => {
     assert.ok(got.includes('MedicationRequest') && got.includes('Condition'), got.join());
     assert.ok(!got.includes('Encounter'), 'encounters are narrowed away');
     assert.equal((await get('Encounter/e1', tok)).status, 403);
+  });
+
+  it('treatment needs an attested treatment relation, which the audit record keeps', async () => {
+    await permitHospital();
+    const without = await get('Condition?patient=p1', await token(clients[HOSPITAL], { relation: false }));
+    assert.equal(without.status, 403);
+    assert.match(without.json.issue![0].diagnostics, /treatment relation/);
+    const ok = await get('Condition?patient=p1', await token(clients[HOSPITAL]), { 'x-correlation-id': 'tr-1' });
+    assert.equal(ok.status, 200);
+    const events = await s.node.audit.forPatient('gp', 'p1', 200);
+    const ev = events.find((e) => e.extension?.[0]?.valueString === 'tr-1');
+    assert.equal(ev?.extension?.find((x) => x.url.endsWith('treatment-relation-attested'))?.valueBoolean, true);
   });
 
   it('emergency access needs a reason and is audited apart', async () => {
