@@ -24,10 +24,11 @@ Options:
   --scope S           scope (default system/*.read, or the service's first scope)
   --uzi N --role R    on behalf of a professional: UZI number and role code (e.g. 01.015)
   --purpose P         purpose of use: ${PURPOSES.join(', ')} (default treatment with --uzi)
+  --treatment-relation  the professional attests a treatment relation with the patient (needed for treatment)
 `;
 
 export async function tokenCommand(argv: string[], write: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> {
-  const { values } = parse(argv, {
+  const { values, flags } = parse(argv, {
     org: { type: 'string' },
     tenant: { type: 'string' },
     national: { type: 'string' },
@@ -37,6 +38,7 @@ export async function tokenCommand(argv: string[], write: (s: string) => void = 
     uzi: { type: 'string' },
     role: { type: 'string' },
     purpose: { type: 'string' },
+    'treatment-relation': { type: 'boolean' },
   });
   if (values.help) {
     write(TOKEN_HELP);
@@ -47,6 +49,7 @@ export async function tokenCommand(argv: string[], write: (s: string) => void = 
   if (!values.tenant === !values.national) throw new UsageError('give exactly one of --tenant T or --national SERVICE');
   if (values.national && !(NATIONAL_SERVICES as readonly string[]).includes(values.national)) throw new UsageError(`--national '${values.national}' is not one of ${NATIONAL_SERVICES.join(', ')}`);
   if ((values.uzi === undefined) !== (values.role === undefined)) throw new UsageError('--uzi and --role go together');
+  if (flags['treatment-relation'] && !values.uzi) throw new UsageError('--treatment-relation is attested by a professional: give --uzi and --role');
   if (values.purpose !== undefined && !(PURPOSES as readonly string[]).includes(values.purpose)) throw new UsageError(`--purpose '${values.purpose}' is not one of ${PURPOSES.join(', ')}`);
   const url = (values.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const keys = new KeyStore(values.data ?? 'data/demo');
@@ -60,6 +63,7 @@ export async function tokenCommand(argv: string[], write: (s: string) => void = 
       scope: values.scope ?? (service ? SERVICE_SCOPES[service][0] : 'system/*.read'),
       person: values.uzi ? { uziNr: values.uzi, uziRolcode: values.role! } : undefined,
       purposeOfUse: (values.purpose ?? (values.uzi ? 'treatment' : undefined)) as PurposeOfUse | undefined,
+      treatmentRelation: flags['treatment-relation'],
     });
     write(`${token}\n`);
     return 0;
