@@ -49,6 +49,25 @@ export interface CommittedWrite {
   noop?: boolean;
 }
 
+/** A committed change as write hooks see it: the stored resource (null = deleted) and the version it replaced. */
+export interface WrittenResource {
+  type: string;
+  id: string;
+  /** The resource as stored, null when this write deleted it. */
+  resource: Resource | null;
+  /** The live version this write replaced (null for a create); for a delete, what was deleted. */
+  previous: Resource | null;
+}
+
+/**
+ * Called inside the commit's database transaction, after the resource, history and index rows are written,
+ * with every write that changed something (no-op updates and deletes of nothing are left out). Whatever the
+ * hook writes through `trx` commits or rolls back together with the resources (an outbox, for instance).
+ * It may return a callback to run once that transaction has committed (when it was opened with
+ * `ResourceStore.transaction`, as every write path does) — e.g. to wake a worker that reads what was written.
+ */
+export type WriteHook = (trx: Transaction<Database>, tenant: string, writes: WrittenResource[]) => Promise<void | (() => void)>;
+
 const CHUNK = 200;
 
 function chunks<T>(items: T[], size = CHUNK): T[][] {
@@ -81,6 +100,10 @@ type CurrentRow = { version_id: number; last_updated: string; deleted: number; c
 export class ResourceStore {
   /** Prepared once on the read-only SQLite connection: the hot path of read-by-id skips the query builder. */
   private readonly readStatement?: BetterSqlite3.Statement<[string, string, string], CurrentRow>;
+  /** Write hooks; empty = commit does no extra work at all. */
+  private readonly hooks: WriteHook[] = [];
+  /** Callbacks hooks asked for, per open transaction, run after it commits. */
+  private readonly afterCommit = new WeakMap<Transaction<Database>, (() => void)[]>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -92,9 +115,26 @@ export class ResourceStore {
     );
   }
 
+  /** Installs a hook that runs inside every commit's transaction; returns its removal. */
+  addWriteHook(hook: WriteHook): () => void {
+    this.hooks.push(hook);
+    return () => {
+      const i = this.hooks.indexOf(hook);
+      if (i >= 0) this.hooks.splice(i, 1);
+    };
+  }
+
   /** Runs fn in one database transaction (all or nothing). */
-  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+  async transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    if (this.hooks.length === 0) return this.db.transaction().execute(fn);
+    let open: Transaction<Database> | undefined;
+    const result = await this.db.transaction().execute((trx) => {
+      open = trx;
+      return fn(trx);
+    });
+    const after = open && this.afterCommit.get(open);
+    if (after) for (const f of after) f();
+    return result;
   }
 
   async readCurrent(tenant: string, type: string, id: string, db?: Db): Promise<StoredVersion | undefined> {
@@ -203,6 +243,8 @@ export class ResourceStore {
     const historyRows: Database['resource_history'][] = [];
     const currentRows = new Map<string, Database['resources']>();
     const indexItems: { type: string; id: string; resource: Resource | null; isNew: boolean }[] = [];
+    // Only collected when someone listens: the previous version is parsed for hooks alone.
+    const hooked: WrittenResource[] | undefined = this.hooks.length > 0 ? [] : undefined;
     for (const w of writes) {
       const key = `${w.type}/${w.id}`;
       const before = current.get(key);
@@ -226,6 +268,11 @@ export class ResourceStore {
           results.push({ type: w.type, id: w.id, versionId: before.versionId, lastUpdated: before.lastUpdated, existed: true, resource: same as Resource, noop: true });
           continue;
         }
+      }
+      if (hooked) {
+        // A bundle may write one resource twice: the version it replaces is the one planned just before.
+        const previous = liveBefore && before.content ? (JSON.parse(before.content) as Resource) : null;
+        hooked.push({ type: w.type, id: w.id, resource: w.resource, previous });
       }
       const versionId = (before?.versionId ?? 0) + 1;
       let content = '';
@@ -257,6 +304,12 @@ export class ResourceStore {
         .execute();
     }
     if (indexItems.length > 0) await replaceIndexRows(trx, tenant, dedupeLast(indexItems));
+    if (hooked && hooked.length > 0) {
+      for (const hook of this.hooks) {
+        const after = await hook(trx, tenant, hooked);
+        if (after) this.afterCommit.set(trx, [...(this.afterCommit.get(trx) ?? []), after]);
+      }
+    }
     return results;
   }
 

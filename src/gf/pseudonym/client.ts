@@ -32,7 +32,9 @@ export interface PseudonymClientOptions {
   /** PRS base, e.g. `http://127.0.0.1:8080/national/prs` (the client posts to `${prsUrl}/evaluate`). */
   prsUrl: string;
   /** Bearer token with scope `prs:read`. */
-  token: () => string | Promise<string>;
+  token?: () => string | Promise<string>;
+  /** The whole Authorization header value instead (another scheme, or a caller that builds it); wins over token. */
+  authorization?: () => string | Promise<string>;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }
@@ -40,13 +42,19 @@ export interface PseudonymClientOptions {
 export class PseudonymClient {
   constructor(private readonly opts: PseudonymClientOptions) {}
 
+  async #authorization(): Promise<string> {
+    if (this.opts.authorization) return this.opts.authorization();
+    if (!this.opts.token) throw new PrsError(401, 'PseudonymClient has neither a token nor an authorization');
+    return `Bearer ${await this.opts.token()}`;
+  }
+
   /** One evaluation for one recipient; returns the pair the recipient needs. */
   async evaluate(id: PersonIdentifier, recipient: Recipient, o: { keyVersion?: number } = {}): Promise<NviIdentifierParts> {
     const input = createBlindedInput(id, recipient);
     const f = this.opts.fetch ?? fetch;
     const res = await f(`${this.opts.prsUrl.replace(/\/+$/, '')}/evaluate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${await this.opts.token()}` },
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: await this.#authorization() },
       body: JSON.stringify({
         blinded_input: input.blinded_input,
         recipient_organization: recipient.organization,
