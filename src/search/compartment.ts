@@ -36,8 +36,11 @@ export function inCompartment(tenant: string, r: string, type: string, patientId
   const parts: Sql[] = [];
   if (type === 'Patient') parts.push(sql`${rid} = ${patientId}`);
   if (params.length > 0) {
+    // `COALESCE(c.url, '') = ''`, not `c.url IS NULL`: SQLite takes IS NULL as an index equality and then
+    // walks the (tenant, param, type, url) index — every local reference of the type in the tenant — instead
+    // of (…, target_id, target_type): 30× slower at 300 patients, and growing with the tenant (bench/gf-authz.ts).
     parts.push(
-      sql`${rid} IN (SELECT c.id FROM idx_reference AS c WHERE c.tenant = ${tenant} AND c.type = ${type} AND c.param IN (${sql.join(params)}) AND c.target_type = 'Patient' AND c.target_id = ${patientId} AND c.url IS NULL)`,
+      sql`${rid} IN (SELECT c.id FROM idx_reference AS c WHERE c.tenant = ${tenant} AND c.type = ${type} AND c.param IN (${sql.join(params)}) AND c.target_type = 'Patient' AND c.target_id = ${patientId} AND COALESCE(c.url, '') = '')`,
     );
   }
   if (parts.length === 0) return sql`1 = 0`;
