@@ -45,8 +45,7 @@ function streamLogger(stream: 'ops' | 'security', level: Level | 'silent', dest:
     {
       level,
       base: { stream, pid: process.pid },
-      // ISO time rather than epoch milliseconds: readable, and no digit run for the redactor to look at.
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // Epoch-millisecond time (pino's default): an ISO string would add about half again to the cost of a line.
       hooks: { streamWrite: redactBsn },
     },
     dest,
