@@ -4,8 +4,8 @@
  * One server process (a child: this file with `--serve`, so load generator and server do not share an event
  * loop), SQLite, a GP tenant with --patients patients (each with a few Conditions, an Observation, a
  * MedicationRequest and an Encounter), the node's own token server, the consent registry (one permit per
- * patient for hospitals) and the local directory replica (500 organisations). Two nodes with the same data,
- * both built by startServer (logging off):
+ * patient for hospitals) and the local directory replica (500 organisations). Nodes with the same data, all
+ * built by startServer (logging off):
  *
  *   (a) open   no enforcement point (audit still on, as on every node); the same requests with the same Authorization header
  *   (b) own    the GP's own system token (claims.ura === tenant.ura): token verification + audit
@@ -14,11 +14,12 @@
  *   (d) local  as (c), on a third node whose enforcement point asks the in-process registry's decide() directly
  *
  * Shapes: `read` = GET Patient/{id}, `search` = GET Condition?patient={id}, over all patients in a shuffled order.
- * Rounds run ABBA (a b c, c b a, …); the table gives the median round per mode and the ratios to (a).
- * A fresh token per run (tokens live 300 s). Every non-2xx answer is counted and reported.
+ * Rounds run ABBA (a b c d, d c b a, …); the table gives the median round per mode and the ratios to (a), by
+ * the server's own CPU time per request (robust against other load) and by req/s. A fresh token per run (tokens
+ * live 300 s). Every non-2xx answer is counted and reported.
  *
  * Usage: node --import tsx bench/gf-authz.ts [--patients 1000] [--rounds 4] [--duration 5] [--warmup 1]
- *          [--connections 10] [--shapes read,search] [--modes a,b,c] [--profile DIR]
+ *          [--connections 10] [--shapes read,search] [--modes a,b,c,d] [--profile DIR]
  * --profile DIR runs the server child with --cpu-prof (profile written to DIR when it stops).
  */
 import { fork, type ChildProcess } from 'node:child_process';
