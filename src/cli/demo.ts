@@ -26,6 +26,7 @@ import { bulkProgress } from '../bulk/progress.ts';
 import { startNetworkNode, type NetworkNode } from '../roles/network.ts';
 import { onboard } from '../roles/onboarding.ts';
 import { consentWalkthrough } from '../roles/walkthrough.ts';
+import { localise } from '../roles/localise.ts';
 import { generateRegion, MAX_PATIENTS, type RegionSummary } from '../synth/index.ts';
 import { progressReporter } from '../synth/progress.ts';
 import { UsageError, parse, port } from './args.ts';
@@ -125,25 +126,50 @@ async function printWalkthrough(net: NetworkNode): Promise<void> {
   const gp = tenants.find((t) => t.tenant.startsWith('gp-') && t.ura) ?? tenants.find((t) => t.tenant === 'huisarts');
   const hospital = tenants.find((t) => t.tenant.startsWith('hospital-') && t.ura) ?? tenants.find((t) => t.tenant === 'ziekenhuis');
   if (!gp?.ura || !hospital?.ura) return;
-  const bsn = await patientWithConditions(net.server, gp.tenant);
-  if (!bsn) {
+  const patient = await patientWithConditions(net.server, gp.tenant);
+  if (!patient) {
     process.stdout.write(`\n(No patient with conditions in '${gp.tenant}': walkthrough skipped)\n`);
     return;
   }
+  const bsn = patient.bsn;
+  await registered(net, gp.tenant, patient.id);
   process.stdout.write(`\nWalkthrough: ${hospital.name ?? hospital.tenant} asks ${gp.name ?? gp.tenant} for a patient's conditions\n`);
-  const steps = await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp: { tenant: gp.tenant, ura: gp.ura }, hospital: { ura: hospital.ura }, bsn });
+  const steps = await consentWalkthrough({
+    url: net.url,
+    nationalBase: net.url,
+    tokens: net.tokens,
+    gp: { tenant: gp.tenant, ura: gp.ura },
+    hospital: { ura: hospital.ura },
+    bsn,
+    localise: () => localise({ node: net.server.node, tokens: net.tokens, nationalBase: net.url, ura: hospital.ura!, bsn, category: 'Condition' }),
+  });
   for (const s of steps) process.stdout.write(`  ${String(s.status).padEnd(4)}${s.step}${s.detail ? ` — ${s.detail}` : ''}\n`);
 }
 
-/** The BSN of a patient of the tenant who has at least one condition (read inside the node, not over the API). */
-export async function patientWithConditions(server: RunningServer, tenant: string): Promise<string | undefined> {
+/**
+ * Waits (at most 30 s) until the GP node has registered the walkthrough's patient at the localisation index: on a
+ * first start the whole region is still being registered in the background, so that patient goes first.
+ */
+async function registered(net: NetworkNode, tenant: string, patientId: string): Promise<void> {
+  const registrar = net.localisation?.registrar;
+  if (!registrar) return;
+  await registrar.prioritise(tenant, patientId);
+  const until = Date.now() + 30_000;
+  while (Date.now() < until && (await registrar.pending()).some((r) => r.tenant === tenant && r.patient_id === patientId)) await new Promise((r) => setTimeout(r, 250));
+  const backlog = await registrar.backlog();
+  if (backlog > 0) process.stdout.write(`(${backlog} registrations at the localisation index are still being sent in the background)\n`);
+}
+
+/** A patient of the tenant who has at least one condition, with the BSN (read inside the node, not over the API). */
+export async function patientWithConditions(server: RunningServer, tenant: string): Promise<{ id: string; bsn: string } | undefined> {
   const scope = { tenant, base: `${server.url}/fhir/${tenant}`, strict: false };
   const parse = (body: unknown) => (body && isRaw(body as never) ? JSON.parse((body as { raw: string }).raw) : body) as Bundle;
   const conditions = parse((await server.node.dispatch(scope, { method: 'GET', path: 'Condition', query: [['_count', '1']], headers: {} })).body);
   const subject = (conditions.entry?.[0]?.resource as Condition | undefined)?.subject?.reference;
   if (!subject) return undefined;
   const patient = parse((await server.node.dispatch(scope, { method: 'GET', path: subject, query: [], headers: {} })).body) as unknown as Patient;
-  return patient.identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
+  const bsn = patient.identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
+  return bsn && patient.id ? { id: patient.id, bsn } : undefined;
 }
 
 /**

@@ -11,7 +11,8 @@ import { OrganisationTokens } from '../gf/auth/token-client.ts';
 import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../http/server.ts';
 import type { Dialect } from '../storage/schema.ts';
-import { mountNationalServices, type NationalServices } from './national.ts';
+import { attachLocalisation, type AttachedLocalisation } from '../gf/localisation/node-registration.ts';
+import { NVI_RECIPIENT, mountNationalServices, nationalPaths, type NationalServices } from './national.ts';
 import { ProviderSecurity } from './provider.ts';
 
 export interface NetworkNodeOptions {
@@ -42,6 +43,8 @@ export interface NetworkNode {
   tokens: OrganisationTokens;
   provider?: ProviderSecurity;
   national?: NationalServices;
+  /** Registration at the localisation index (when national services are configured). */
+  localisation?: AttachedLocalisation;
   close(): Promise<void>;
 }
 
@@ -91,6 +94,25 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
     },
   });
   url = server.url;
+  // Every write of a tenant with a URA is registered at the NVI, as that organisation (its own tokens; List.source
+  // is the client id the NVI sees, which for an organisation's token is its URA).
+  let localisation: AttachedLocalisation | undefined;
+  if (!o.noAuth && (o.national || o.nationalUrl)) {
+    const uraOf = (tenant: string) => {
+      const ura = server.node.tenants.get(tenant)?.ura;
+      if (!ura) throw new Error(`tenant '${tenant}' has no URA`);
+      return ura;
+    };
+    localisation = await attachLocalisation(server.node, {
+      nviBase: () => nationalPaths(nationalBase()).nvi,
+      prsBase: () => nationalPaths(nationalBase()).prs,
+      nviRecipient: NVI_RECIPIENT,
+      authorization: (service, tenant) =>
+        tokens.authorization({ ura: uraOf(tenant), tokenEndpoint: nationalPaths(nationalBase()).token(service), scope: service === 'nvi' ? 'nvi:write' : 'prs:read' }),
+      clientId: uraOf,
+      logger: server.loggers?.ops,
+    });
+  }
   return {
     server,
     url,
@@ -98,7 +120,9 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
     tokens,
     provider,
     national,
+    localisation,
     close: async () => {
+      await localisation?.close();
       provider?.stop();
       national?.close();
       await server.close();

@@ -1,12 +1,13 @@
 /**
- * The demo's story, run for real over HTTP: a hospital physician asks a GP practice's node for a patient's
- * conditions. Without consent the node refuses; the GP registers the patient's consent at the national consent
+ * The demo's story, run for real over HTTP: a hospital physician looks up where a patient has conditions on
+ * record (PRS + NVI + addressing directory) and asks the GP practice's node for them. Without consent the node refuses; the GP registers the patient's consent at the national consent
  * registry and the same request returns data; the consent is revoked and the next request is refused again.
  * `schakel demo` prints it; the end-to-end test asserts it.
  */
 import type { Bundle, Consent } from 'fhir/r4';
 import { SYSTEMS } from '../gf/consent/catalogue.ts';
 import type { OrganisationTokens } from '../gf/auth/token-client.ts';
+import type { Location } from './localise.ts';
 import { nationalPaths } from './national.ts';
 
 const BSN = 'http://fhir.nl/fhir/NamingSystem/bsn';
@@ -29,6 +30,8 @@ export interface WalkthroughInput {
   bsn: string;
   /** The physician on whose behalf the hospital asks. */
   physician?: { uziNr: string; uziRolcode: string };
+  /** Localisation as the hospital (src/roles/localise.ts); absent = skip that step. */
+  localise?: () => Promise<Location[]>;
 }
 
 export async function consentWalkthrough(w: WalkthroughInput): Promise<WalkthroughStep[]> {
@@ -47,6 +50,16 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
     steps.push({ step, request: `GET /fhir/${w.gp.tenant}/Condition?patient.identifier=…`, status: res.status, detail });
   };
 
+  if (w.localise) {
+    const found = await w.localise();
+    const gp = found.find((l) => l.custodian === w.gp.ura);
+    steps.push({
+      step: 'hospital asks the localisation index where the patient has conditions',
+      request: 'GET /national/nvi/fhir/List?subject:identifier=…&code=Condition',
+      status: 200,
+      detail: found.length === 0 ? 'no registration yet (the GP node registers in the background)' : found.map((l) => `URA ${l.custodian}${l.fhirBase ? ` at ${l.fhirBase}` : ` (${l.reason})`}`).join(', ') + (gp ? '' : ' — not the GP yet'),
+    });
+  }
   await ask('hospital asks the GP without consent');
   const consent: Consent = {
     resourceType: 'Consent',

@@ -16,6 +16,8 @@ import { createClientAssertion, tokenRequestBody } from '../../src/gf/auth/token
 import { configurationProblem, isLoopback, type NetworkNode } from '../../src/roles/network.ts';
 import { nationalPaths } from '../../src/roles/national.ts';
 import { consentWalkthrough } from '../../src/roles/walkthrough.ts';
+import { localise } from '../../src/roles/localise.ts';
+import { sql } from 'kysely';
 import { tokenCommand } from '../../src/cli/token.ts';
 import { isReservedTenant } from '../../src/tenants/registry.ts';
 import { passesElevenTest } from '../../src/synth/identifiers.ts';
@@ -36,23 +38,45 @@ describe('the demo network (national + provider roles, secure by default)', () =
     const find = (prefix: string) => tenants.find((t) => t.tenant.startsWith(prefix))!;
     gp = { tenant: find('gp-').tenant, ura: find('gp-').ura! };
     hospital = { tenant: find('hospital-').tenant, ura: find('hospital-').ura! };
-    bsn = (await patientWithConditions(net.server, gp.tenant))!;
-    assert.ok(bsn, 'the GP holds a patient with conditions');
+    const patient = await patientWithConditions(net.server, gp.tenant);
+    assert.ok(patient, 'the GP holds a patient with conditions');
+    bsn = patient.bsn;
+    // The node registers the imported region at the NVI in the background; wait until it is done.
+    for (let i = 0; i < 600 && (await net.localisation!.registrar.backlog()) > 0; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await net.localisation!.registrar.backlog(), 0, 'the region is registered at the localisation index');
   });
   after(async () => {
     await net?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('walkthrough: refused without consent, data with consent, refused again at once after revocation', async () => {
-    const steps = await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp, hospital, bsn });
+  it('walkthrough: localised via PRS + NVI + directory; refused without consent, data with consent, refused again at once after revocation', async () => {
+    const steps = await consentWalkthrough({
+      url: net.url,
+      nationalBase: net.url,
+      tokens: net.tokens,
+      gp,
+      hospital,
+      bsn,
+      localise: () => localise({ node: net.server.node, tokens: net.tokens, nationalBase: net.url, ura: hospital.ura, bsn, category: 'Condition' }),
+    });
     assert.deepEqual(
       steps.map((s) => s.status),
-      [403, 201, 200, 200, 403],
+      [200, 403, 201, 200, 200, 403],
       JSON.stringify(steps, null, 1),
     );
-    assert.match(steps[0].detail, /consent registry: NotApplicable/);
-    assert.match(steps[2].detail, /^[1-9]\d* conditions$/);
+    assert.ok(steps[0].detail.includes(`URA ${gp.ura} at ${net.url}/fhir/${gp.tenant}`), steps[0].detail);
+    assert.match(steps[1].detail, /consent registry: NotApplicable/);
+    assert.match(steps[3].detail, /^[1-9]\d* conditions$/);
+  });
+
+  it('the localisation index holds pseudonyms only: no BSN in any entry', async () => {
+    const rows = await sql<Record<string, unknown>>`SELECT * FROM gf_localisation`.execute(net.server.node.engine.db);
+    assert.ok(rows.rows.length > 0);
+    const text = JSON.stringify(rows.rows);
+    assert.ok(!text.includes(bsn));
+    // A BSN would stand alone; nine digits inside a base64url pseudonym are part of it.
+    assert.deepEqual((text.match(/(?<![\w-])\d{9}(?![\w-])/g) ?? []).filter(passesElevenTest), []);
   });
 
   it('no BSN in the operations or security logs, nor in /metrics, after the walkthrough and refusals', async () => {

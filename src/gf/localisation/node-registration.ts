@@ -22,8 +22,8 @@ export interface LocalisationAttachOptions {
   nviRecipient: Recipient;
   /** The whole Authorization header value ("Bearer …") for calls to the NVI or PRS as the tenant's organisation. */
   authorization: (service: 'nvi' | 'prs', tenant: string) => Promise<string>;
-  /** OAuth client id of this installation (List.source). */
-  clientId: string;
+  /** OAuth client id the NVI sees for a tenant's calls (List.source): fixed, or per tenant. */
+  clientId: string | ((tenant: string) => string);
   /** Worker poll interval (default 1000 ms); writes wake it at once. */
   pollMs?: number;
   logger?: Logger;

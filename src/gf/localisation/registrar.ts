@@ -195,8 +195,11 @@ export interface RegistrarOptions {
   nviAuthorization?: (tenant: string) => string | Promise<string>;
   /** URA of the tenant (custodian); undefined = the tenant does not take part. */
   custodianUra: (tenant: string) => string | undefined | Promise<string | undefined>;
-  /** OAuth client id of this installation (List.source). */
-  clientId: string;
+  /**
+   * OAuth client id the NVI sees for the tenant's calls (List.source; the NVI requires it to be the caller's):
+   * one id for the installation, or per tenant when each organisation authenticates as itself.
+   */
+  clientId: string | ((tenant: string) => string);
   /** Categories never registered (default: Logging — audit events are not care data). */
   exclude?: string[];
   backoff?: { baseMs: number; maxMs: number };
@@ -256,6 +259,10 @@ export class LocalisationRegistrar {
     return (this.opts.now ?? Date.now)();
   }
 
+  #clientId(tenant: string): string {
+    return typeof this.opts.clientId === 'function' ? this.opts.clientId(tenant) : this.opts.clientId;
+  }
+
   /**
    * The write-path part: records a sync for every (patient, category) the writes touch, through `db` (the
    * write's transaction). Returns how many pairs were queued; the caller wakes the worker once committed.
@@ -274,6 +281,22 @@ export class LocalisationRegistrar {
    */
   async onResourceWritten(tenant: string, resource: Resource | null, previous?: Resource | null): Promise<void> {
     if ((await this.queue(this.opts.db, tenant, [{ resource, previous }])) > 0) this.kick();
+  }
+
+  /**
+   * Moves one patient's waiting syncs to the front of the queue (e.g. the patient a professional is about to look
+   * up while a large import is still being registered) and wakes the worker.
+   */
+  async prioritise(tenant: string, patientId: string): Promise<number> {
+    const r = await this.#db.updateTable('gf_localisation_outbox').set({ next_attempt_at: 0 }).where('tenant', '=', tenant).where('patient_id', '=', patientId).executeTakeFirst();
+    this.kick();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** How many syncs are waiting (progress, health). */
+  async backlog(): Promise<number> {
+    const r = await this.#db.selectFrom('gf_localisation_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   /** Rows still waiting (tests, health). */
@@ -342,12 +365,12 @@ export class LocalisationRegistrar {
     // One evaluation per entry: an NVI identifier is single use, also within one Bundle.
     const nviIdentifier = await client.nviIdentifier(bsnIdentifier(bsn), this.opts.nviRecipient);
     if (present) {
-      return { row, action: 'register', entry: { request: { method: 'POST', url: 'List' }, resource: buildList({ nviIdentifier, category: row.category, custodian, source: this.opts.clientId }) } };
+      return { row, action: 'register', entry: { request: { method: 'POST', url: 'List' }, resource: buildList({ nviIdentifier, category: row.category, custodian, source: this.#clientId(row.tenant) }) } };
     }
     const query = new URLSearchParams({
       'subject:identifier': `${NVI_IDENTIFIER_SYSTEM}|${nviIdentifier}`,
       code: row.category,
-      'source:identifier': `${OAUTH_CLIENT_ID_SYSTEM}|${this.opts.clientId}`,
+      'source:identifier': `${OAUTH_CLIENT_ID_SYSTEM}|${this.#clientId(row.tenant)}`,
     });
     return { row, action: 'deregister', entry: { request: { method: 'DELETE', url: `List?${query.toString()}` } } };
   }
