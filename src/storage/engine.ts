@@ -66,6 +66,9 @@ export function openEngine(opts: EngineOptions): Engine {
   // COUNT(*) and BIGINT come back as strings by default; our counts fit comfortably in a JS number.
   pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
   const pool = new pg.Pool({ connectionString: opts.dbUrl, max: opts.poolSize ?? 10 });
+  // An idle connection the server ends (restart, failover, an administrator) is an 'error' event on the pool; the
+  // pool drops that client and the next query opens a new one. Unhandled, the event would kill the process.
+  pool.on('error', (e: Error & { code?: string }) => process.stderr.write(`postgres: idle connection lost (${e.code ?? e.message}); it will be replaced\n`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { dialect: 'postgres', db, close: () => db.destroy() };
 }
