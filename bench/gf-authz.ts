@@ -35,7 +35,7 @@ import { LOCAL_DIRECTORY_TENANT, nodeEnforcement } from '../src/gf/authorisation
 import { SYSTEMS } from '../src/gf/consent/catalogue.ts';
 import { ConsentRegistry, registerConsentRoutes } from '../src/gf/consent/index.ts';
 import { startServer } from '../src/http/server.ts';
-import { passesElevenTest } from '../src/synth/identifiers.ts';
+import { nthTestBsn } from '../src/synth/identifiers.ts';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,19 +49,7 @@ const NODE_SECRET = 'Bearer node-secret-for-bench';
 const BSN_SYSTEM = 'http://fhir.nl/fhir/NamingSystem/bsn';
 
 /** The i-th valid BSN of the 999 test range (synthetic; never printed). */
-function testBsn(i: number): string {
-  let n = 0;
-  for (let p = 99_900_000; p <= 99_999_999; p++) {
-    for (let d = 0; d <= 9; d++) {
-      const v = `${p}${d}`;
-      if (passesElevenTest(v)) {
-        if (n++ === i) return v;
-        break;
-      }
-    }
-  }
-  throw new RangeError('out of test BSNs');
-}
+const testBsn = nthTestBsn;
 
 /** A generic permit: GP data (RPZAC001) to hospitals (RPZAC104), for one patient. */
 function permit(bsn: string): Consent {

@@ -68,6 +68,16 @@ export class BsnPool {
   }
 }
 
+/** The i-th valid test BSN in ascending order (tests and benchmarks: stable, no seed needed). */
+export function nthTestBsn(i: number): string {
+  let n = 0;
+  for (let p = BSN_TEST_PREFIX_FIRST; p <= BSN_TEST_PREFIX_LAST; p++) {
+    const d = elevenCheckDigit(p);
+    if (d >= 0 && n++ === i) return String(p * 10 + d);
+  }
+  throw new RangeError(`there are only ${n} test BSNs`);
+}
+
 /** Capacity without building a pool (for argument validation). */
 export const BSN_TEST_CAPACITY = (() => {
   let n = 0;

@@ -3,7 +3,7 @@ import type { Consent } from 'fhir/r4';
 import { buildApp } from '../../../src/http/app.ts';
 import { openNode, type ProviderNode } from '../../../src/node/provider-node.ts';
 import type { Dialect } from '../../../src/storage/schema.ts';
-import { passesElevenTest } from '../../../src/synth/identifiers.ts';
+import { nthTestBsn } from '../../../src/synth/identifiers.ts';
 import { SYSTEMS, type ConsentCatalogue } from '../../../src/gf/consent/catalogue.ts';
 import { ConsentRegistry, type Principal } from '../../../src/gf/consent/registry.ts';
 import { registerConsentRoutes } from '../../../src/gf/consent/routes.ts';
@@ -11,19 +11,7 @@ import type { NotifierOptions } from '../../../src/gf/consent/notify.ts';
 import { freshEngine, type EngineTarget } from '../../helpers/engines.ts';
 
 /** The i-th valid BSN of the 999 test range. */
-export function testBsn(i: number): string {
-  let n = 0;
-  for (let p = 99_900_000; p <= 99_999_999; p++) {
-    for (let d = 0; d <= 9; d++) {
-      const v = `${p}${d}`;
-      if (passesElevenTest(v)) {
-        if (n++ === i) return v;
-        break;
-      }
-    }
-  }
-  throw new RangeError('out of test BSNs');
-}
+export const testBsn = nthTestBsn;
 
 /** Tokens in tests: `Bearer <role>:<ura>[:<bsn>]`, e.g. `provider:00000001`, `pgo:90000009:999900011`. */
 export function testVerifier(authorization: string | undefined): Principal | undefined {
