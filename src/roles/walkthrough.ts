@@ -23,7 +23,9 @@ export interface WalkthroughInput {
   /** The node's origin and the national services' origin. */
   url: string;
   nationalBase: string;
+  /** The hospital's credentials (and the GP's, unless `gpTokens`: on one node both organisations' keys are there). */
   tokens: OrganisationTokens;
+  gpTokens?: OrganisationTokens;
   gp: { tenant: string; ura: string };
   hospital: { ura: string };
   /** The patient, known to the GP. The BSN goes in the query of a node-to-node call, never in a patient app's URL. */
@@ -40,7 +42,7 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
   const physician = w.physician ?? { uziNr: '900012345', uziRolcode: '01.010' };
   const hospitalToken = () =>
     w.tokens.authorization({ ura: w.hospital.ura, tokenEndpoint: `${w.url}/auth/${w.gp.tenant}/token`, scope: 'system/*.read', person: physician, purposeOfUse: 'treatment', treatmentRelation: true });
-  const gpConsentToken = () => w.tokens.authorization({ ura: w.gp.ura, tokenEndpoint: national.token('consent'), scope: 'consent:register' });
+  const gpConsentToken = () => (w.gpTokens ?? w.tokens).authorization({ ura: w.gp.ura, tokenEndpoint: national.token('consent'), scope: 'consent:register' });
   const query = `Condition?patient.identifier=${encodeURIComponent(`${BSN}|${w.bsn}`)}`;
 
   const ask = async (step: string) => {
