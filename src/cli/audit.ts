@@ -1,5 +1,6 @@
 /** `schakel audit verify`: recomputes the audit log's hash chain and reports the first broken event. */
 import { openNode } from '../node/provider-node.ts';
+import { auditChainBroken, createLoggers, securitySink } from '../ops/logging.ts';
 import { UsageError, dbKind, parse } from './args.ts';
 
 export const AUDIT_HELP = `Usage: schakel audit verify [--data DIR | --db postgres --db-url URL]
@@ -25,6 +26,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
       return 0;
     }
     process.stdout.write(`Audit log BROKEN at event ${result.brokenAt}: ${result.reason} (${result.checked} events verified before it)\n`);
+    // Tampering is a security event too: the security stream (stderr) is what a SIEM watches.
+    auditChainBroken(securitySink(createLoggers({ ops: process.stdout }).security), result);
     return 1;
   } finally {
     await node.close();

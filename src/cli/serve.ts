@@ -76,7 +76,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!flags.national && !values['national-url'] && !noAuth) {
     process.stdout.write('No national services (--national or --national-url): only each organisation\'s own systems can reach its tenant.\n');
   } else if (net.provider) await net.provider.startDirectorySync().catch((e: Error) => process.stderr.write(`directory sync: ${e.message}\n`));
-  const tenants = net.server.node.tenants.list().filter((t) => !isReservedTenant(t.tenant)).map((t) => t.tenant);
+  const hosted = net.server.node.tenants.list().filter((t) => !isReservedTenant(t.tenant));
+  const tenants = hosted.map((t) => t.tenant);
+  // A hosted organisation acts at the national services (NVI registration, consent questions) with its own keys.
+  for (const t of hosted) {
+    if (!noAuth && t.ura && !net.keys.org(t.ura)) process.stderr.write(`note: organisation ${t.ura} (tenant ${t.tenant}) has no keys here yet: schakel keys issue --org ${t.ura} --name NAME\n`);
+  }
   process.stdout.write(`Schakel FHIR server on ${net.url}${noAuth ? ' (NO AUTHENTICATION)' : ''}\n`);
   if (flags.national) process.stdout.write(`  national services: ${net.url}/national/{directory/fhir,consent,nvi/fhir,prs}\n`);
   process.stdout.write(tenants.length ? tenants.map((t) => `  ${net.url}/fhir/${t}\n`).join('') : '  no tenants yet: add one with `schakel tenant add NAME`\n');

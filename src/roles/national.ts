@@ -24,6 +24,8 @@ import { registerAuthServer, type SigningKey } from '../gf/auth/token-server.ts'
 import { createTokenVerifier, type VerifiedClaims } from '../gf/auth/verify.ts';
 import { ConsentRegistry, registerConsentRoutes } from '../gf/consent/index.ts';
 import { registerLocalisationRoutes } from '../gf/localisation/service.ts';
+import { nviMetrics } from '../gf/localisation/metrics.ts';
+import type { Registry } from 'prom-client';
 import { PrsKeyStore } from '../gf/pseudonym/keys.ts';
 import { PseudonymRecipient } from '../gf/pseudonym/recipient.ts';
 import { RecipientRegistry } from '../gf/pseudonym/recipients.ts';
@@ -61,6 +63,8 @@ export interface NationalOptions {
   keys: KeyStore;
   /** Where the national keys are kept: <dataDir>/national. */
   dataDir: string;
+  /** The node's /metrics registry, for the NVI's counters. */
+  metrics?: Registry;
 }
 
 export interface NationalServices {
@@ -164,6 +168,7 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   });
   await registerLocalisationRoutes(app, {
     db: o.node.engine.db,
+    metrics: nviMetrics(o.metrics),
     recipient: new PseudonymRecipient({ organization: NVI_RECIPIENT.organization, scopes: [NVI_RECIPIENT.scope], privateKey: nviKey.privateKey, issuer: PRS_ISSUER }),
     verifyToken: async (a) => {
       const c = await verify('nvi', a);

@@ -10,6 +10,10 @@ import { KeyStore } from '../gf/auth/pki.ts';
 import { OrganisationTokens } from '../gf/auth/token-client.ts';
 import type { EnforcementDeps } from '../gf/authorisation/enforce.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../http/server.ts';
+import type { ProviderNode } from '../node/provider-node.ts';
+import { createLoggers } from '../ops/logging.ts';
+import { createMetricsRegistry } from '../ops/metrics.ts';
+import { registrarMetrics } from '../gf/localisation/metrics.ts';
 import type { Dialect } from '../storage/schema.ts';
 import { attachLocalisation, type AttachedLocalisation } from '../gf/localisation/node-registration.ts';
 import { NVI_RECIPIENT, mountNationalServices, nationalPaths, type NationalServices } from './national.ts';
@@ -78,6 +82,11 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
   const nationalBase = () => o.nationalUrl ?? url;
   const provider = o.noAuth ? undefined : new ProviderSecurity({ dataDir: o.dataDir, keys, tokens, nationalBase, syncEveryMs: o.syncEveryMs, security: o.security });
   let national: NationalServices | undefined;
+  let localisation: AttachedLocalisation | undefined;
+  // The streams are made here so the roles built before the server can log to them too.
+  const loggers = o.logger === false ? undefined : createLoggers(o.logger === true || o.logger === undefined ? {} : o.logger);
+  // One registry for /metrics: HTTP, and the localisation counters of the node and (with the national role) the NVI.
+  const metrics = createMetricsRegistry();
   const server = await startServer({
     port: o.port,
     host: o.host,
@@ -87,30 +96,35 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
     sqliteFile: o.sqliteFile,
     qualificationTokens: o.qualificationTokens,
     logger: o.logger,
+    loggers,
+    metrics,
     enforcement: provider ? (node, u) => provider.enforcement(node, u) : undefined,
     plugins: async (app, node, u) => {
-      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir });
+      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir, metrics });
       if (provider) await provider.mount(app, node, u);
+      // Every write of a tenant with a URA is registered at the NVI, as that organisation (its own tokens;
+      // List.source is the client id the NVI sees, which for an organisation's token is its URA). Attached before
+      // the server listens, so no accepted write goes unregistered.
+      if (!o.noAuth && (o.national || o.nationalUrl)) localisation = await registerAtNvi(node);
     },
   });
   url = server.url;
-  // Every write of a tenant with a URA is registered at the NVI, as that organisation (its own tokens; List.source
-  // is the client id the NVI sees, which for an organisation's token is its URA).
-  let localisation: AttachedLocalisation | undefined;
-  if (!o.noAuth && (o.national || o.nationalUrl)) {
+
+  async function registerAtNvi(node: ProviderNode): Promise<AttachedLocalisation> {
     const uraOf = (tenant: string) => {
-      const ura = server.node.tenants.get(tenant)?.ura;
+      const ura = node.tenants.get(tenant)?.ura;
       if (!ura) throw new Error(`tenant '${tenant}' has no URA`);
       return ura;
     };
-    localisation = await attachLocalisation(server.node, {
+    return attachLocalisation(node, {
       nviBase: () => nationalPaths(nationalBase()).nvi,
       prsBase: () => nationalPaths(nationalBase()).prs,
       nviRecipient: NVI_RECIPIENT,
       authorization: (service, tenant) =>
         tokens.authorization({ ura: uraOf(tenant), tokenEndpoint: nationalPaths(nationalBase()).token(service), scope: service === 'nvi' ? 'nvi:write' : 'prs:read' }),
       clientId: uraOf,
-      logger: server.loggers?.ops,
+      logger: loggers?.ops,
+      tuning: { metrics: registrarMetrics(metrics) },
     });
   }
   return {

@@ -83,6 +83,8 @@ describe('the demo network (national + provider roles, secure by default)', () =
     await consentWalkthrough({ url: net.url, nationalBase: net.url, tokens: net.tokens, gp, hospital, bsn });
     const metrics = await (await fetch(`${net.url}/metrics`)).text();
     assert.match(metrics, /schakel_http_requests_total/);
+    assert.match(metrics, /schakel_localisation_sync_total\{[^}]*outcome="ok"[^}]*\} [1-9]/, 'the registrar counts its syncs');
+    assert.match(metrics, /schakel_nvi_searches_total/, 'the NVI counts its searches');
     const logs = readdirSync(join(dir, 'logs')).map((f) => readFileSync(join(dir, 'logs', f), 'utf8'));
     assert.ok(logs.join('').includes('access-refused'), 'the security stream recorded the refusals');
     // Metric values are numbers (bytes, seconds): only the label sets can carry an identifier.

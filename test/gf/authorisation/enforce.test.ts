@@ -49,6 +49,7 @@ describe('enforcement point (GP node, hospital and pharmacy asking)', () => {
     s = await startServer({
       port: 0,
       host: '127.0.0.1',
+      logger: false,
       ...target.opts,
       plugins: async (app, node, url) => {
         await registerAuthServer(app, {
