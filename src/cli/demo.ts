@@ -27,6 +27,9 @@ import { startNetworkNode, type NetworkNode } from '../roles/network.ts';
 import { onboard } from '../roles/onboarding.ts';
 import { consentWalkthrough } from '../roles/walkthrough.ts';
 import { localise } from '../roles/localise.ts';
+import { DEMO_PGO_LOGIN, demoPgoClient } from '../roles/demo-pgo.ts';
+import { regionCitizens } from '../roles/region-citizens.ts';
+import { CITIZEN_IDP_PATH } from '../roles/citizen-login.ts';
 import { generateRegion, MAX_PATIENTS, type RegionSummary } from '../synth/index.ts';
 import { progressReporter } from '../synth/progress.ts';
 import { UsageError, parse, port } from './args.ts';
@@ -68,6 +71,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const url = net.url;
   process.stdout.write(`\nSchakel demo on ${url}\n  national services: ${url}/national/{directory/fhir,consent,nvi/fhir,prs}\n`);
   process.stdout.write(`  logs: ${join(dataDir, 'logs')}/{ops,security}.log, metrics: ${url}/metrics\n`);
+  process.stdout.write(`  citizen login (test DigiD, OpenID Connect): open ${url}${DEMO_PGO_LOGIN} in a browser; IdP ${url}${CITIZEN_IDP_PATH}/.well-known/openid-configuration\n`);
   for (const t of net.server.node.tenants.list().filter((x) => !isReservedTenant(x.tenant))) process.stdout.write(`  ${t.name ?? t.tenant}${t.ura ? ` (URA ${t.ura})` : ''}: ${url}/fhir/${t.tenant}\n`);
   await printWalkthrough(net);
   if (flags.once) {
@@ -95,12 +99,20 @@ export async function startDemo(o: DemoOptions): Promise<NetworkNode> {
   // The console tells the story; the operations and security streams go to files beside the data.
   const logs = join(o.dataDir, 'logs');
   const logger = { ops: pino.destination({ dest: join(logs, 'ops.log'), mkdir: true, sync: true }), security: pino.destination({ dest: join(logs, 'security.log'), mkdir: true, sync: true }) };
-  const net = await startNetworkNode({ port: o.port, host: o.host, db: 'sqlite', dataDir: o.dataDir, national: true, logger });
+  const regionDir = join(o.dataDir, `region-${o.patients}`);
+  // The citizen IdP reads the region's people at its first request; the files are complete once region.json is written.
+  const citizens = async () => {
+    if (o.patients === 0) return { citizens: [], parentChild: [], mandates: [] };
+    if (!existsSync(join(regionDir, 'region.json'))) throw new Error('the region is still being generated');
+    return regionCitizens(regionDir);
+  };
+  const citizenLogin = { citizens, clients: (base: string) => [demoPgoClient(base)] };
+  const net = await startNetworkNode({ port: o.port, host: o.host, db: 'sqlite', dataDir: o.dataDir, national: true, logger, citizenLogin, demoPgo: true });
   try {
     const server = net.server;
     for (const t of DEMO_TENANTS) await server.node.tenants.ensure({ tenant: t.tenant, name: t.name, ura: t.ura, settings: { organizationType: t.organizationType.code } });
     await loadExamples(server, 'ziekenhuis');
-    const region = o.patients > 0 ? await loadRegion(server, join(o.dataDir, `region-${o.patients}`), o.patients) : undefined;
+    const region = o.patients > 0 ? await loadRegion(server, regionDir, o.patients) : undefined;
     const entries = [
       ...DEMO_TENANTS.map((t) => ({ ura: t.ura, name: t.name, organizationType: t.organizationType, fhirBase: `${net.url}/fhir/${t.tenant}` })),
       ...(region?.tenants ?? []).map((t) => entriesFromRegionTenant(t, net.url)),

@@ -7,6 +7,7 @@
  *   /national/consent                consent registry (Mitz-like closed question, FHIR Consent)
  *   /national/nvi/fhir               localisation index (NVI, pseudonymised List entries)
  *   /national/prs                    pseudonym service (OPRF, JWE for the recipient)
+ *   /national/idp                    citizen test IdP (DigiD-like OpenID Connect; src/roles/citizen-login.ts)
  *
  * Every service authenticates with tokens of its own audience: a token for the NVI is no key to the consent
  * registry. Scopes say what a caller may do at a service (SERVICE_SCOPES). Keys that must survive a restart (the
@@ -31,6 +32,7 @@ import { PseudonymRecipient } from '../gf/pseudonym/recipient.ts';
 import { RecipientRegistry } from '../gf/pseudonym/recipients.ts';
 import { PRS_ISSUER, PseudonymService, registerPseudonymRoutes } from '../gf/pseudonym/service.ts';
 import { persistentSigningKey } from './keys.ts';
+import { mountCitizenIdp, type CitizenLoginOptions } from './citizen-login.ts';
 
 export const NATIONAL_SERVICES = ['directory', 'consent', 'nvi', 'prs'] as const;
 export type NationalService = (typeof NATIONAL_SERVICES)[number];
@@ -65,6 +67,8 @@ export interface NationalOptions {
   dataDir: string;
   /** The node's /metrics registry, for the NVI's counters. */
   metrics?: Registry;
+  /** The citizens and relying parties of the citizen test IdP (the national role does not know the patients). */
+  citizenLogin?: CitizenLoginOptions;
 }
 
 export interface NationalServices {
@@ -175,6 +179,7 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
       return c ? { ura: c.ura, scopes: c.granted, clientId: c.clientId } : undefined;
     },
   });
+  await mountCitizenIdp(app, { ...o.citizenLogin, url: o.url, secretFile: join(dir, 'citizen-idp-pairwise.secret') });
   return { consent, prs, signingKey, close: () => consent.close() };
 }
 

@@ -18,6 +18,8 @@ import type { Dialect } from '../storage/schema.ts';
 import { attachLocalisation, type AttachedLocalisation } from '../gf/localisation/node-registration.ts';
 import { NVI_RECIPIENT, mountNationalServices, nationalPaths, type NationalServices } from './national.ts';
 import { ProviderSecurity } from './provider.ts';
+import type { CitizenLoginOptions } from './citizen-login.ts';
+import { registerDemoPgo } from './demo-pgo.ts';
 
 export interface NetworkNodeOptions {
   port: number;
@@ -38,6 +40,10 @@ export interface NetworkNodeOptions {
   security?: EnforcementDeps['security'];
   /** The operations and security log streams (see startServer). */
   logger?: ServerOptions['logger'];
+  /** With `national`: the citizen test IdP's citizens and relying parties. */
+  citizenLogin?: CitizenLoginOptions;
+  /** Serve the demo PGO (/demo-pgo/login, /demo-pgo/callback); register it as a client in `citizenLogin`. */
+  demoPgo?: boolean;
 }
 
 export interface NetworkNode {
@@ -100,7 +106,8 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
     metrics,
     enforcement: provider ? (node, u) => provider.enforcement(node, u) : undefined,
     plugins: async (app, node, u) => {
-      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir, metrics });
+      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir, metrics, citizenLogin: o.citizenLogin });
+      if (o.demoPgo) registerDemoPgo(app, { url: u });
       if (provider) await provider.mount(app, node, u);
       // Every write of a tenant with a URA is registered at the NVI, as that organisation (its own tokens;
       // List.source is the client id the NVI sees, which for an organisation's token is its URA). Attached before

@@ -22,6 +22,8 @@ import { ageOn, checkRegistry, mandatesOf, type Citizen, type MandateRegistry } 
 export const LOA_SUBSTANTIAL = 'http://eidas.europa.eu/LoA/substantial';
 export const LOA_HIGH = 'http://eidas.europa.eu/LoA/high';
 const LOAS = [LOA_SUBSTANTIAL, LOA_HIGH];
+/** Citizens listed on the login page; the others are chosen by typing their BSN. */
+const LOGIN_LIST_LIMIT = 50;
 
 export interface CitizenIdpOptions {
   /** Issuer URL; its path is where the IdP is mounted (e.g. `http://127.0.0.1:8080/national/idp`). */
@@ -198,7 +200,9 @@ export function createCitizenIdp(opts: CitizenIdpOptions): CitizenIdp {
 
   const loginPage = (uid: string, clientName: string, minLoa: string, error?: string) => {
     const levels = LOAS.slice(LOAS.indexOf(minLoa));
+    // A region has up to ~90k citizens: list the first few, and take any other by its BSN (typed, posted in the body).
     const people = opts.registry.citizens
+      .slice(0, LOGIN_LIST_LIMIT)
       .map((c, i) => `<label><input type="radio" name="bsn" value="${esc(c.bsn)}"${i === 0 ? ' checked' : ''}> ${esc(c.given)} ${esc(c.family)} (${esc(c.bsn)}, ${ageOn(c.birthDate, now())} jaar)</label><br>`)
       .join('\n');
     const loa = levels.map((l) => `<option value="${esc(l)}">${esc(l.split('/').pop()!)}</option>`).join('');
@@ -209,6 +213,7 @@ ${error ? `<p role="alert">${esc(error)}</p>` : ''}
 <form method="post" action="${esc(`${mountPath}/interaction/${uid}/login`)}">
 <fieldset><legend>Testburger</legend>
 ${people}
+${opts.registry.citizens.length > LOGIN_LIST_LIMIT ? `<label>Of een andere testburger (BSN, ${opts.registry.citizens.length} in totaal) <input name="bsn_other" inputmode="numeric" autocomplete="off"></label>` : ''}
 </fieldset>
 <label>Betrouwbaarheidsniveau <select name="acr">${loa}</select></label>
 <button type="submit">Inloggen</button>
@@ -253,9 +258,9 @@ ${people}
     }
     if (req.method === 'POST' && action === 'login') {
       const form = await readBody(req);
-      const bsn = form.get('bsn') ?? '';
+      const bsn = form.get('bsn_other')?.trim() || (form.get('bsn') ?? '');
       const acr = form.get('acr') ?? '';
-      if (!byBsn.has(bsn)) return html(res, 400, loginPage(uid, clientName, minLoa, 'Kies een testburger uit de lijst.'));
+      if (!byBsn.has(bsn)) return html(res, 400, loginPage(uid, clientName, minLoa, 'Onbekende testburger: dit BSN staat niet in de testregistratie. Kies een testburger uit de lijst.'));
       if (!LOAS.includes(acr) || LOAS.indexOf(acr) < LOAS.indexOf(minLoa)) return html(res, 400, loginPage(uid, clientName, minLoa, `Kies betrouwbaarheidsniveau ${minLoa.split('/').pop()} of hoger.`));
       const accountId = accountIdOf(bsn);
       const grantId = await grantFor(accountId, params.client_id ?? '', params.scope ?? 'openid', details.grantId);
