@@ -18,6 +18,8 @@ Options:
   --national                  also run the national services (addressing directory, consent registry,
                               localisation index, pseudonym service) in this process, under /national/
   --national-url ORIGIN       where the national services run, when elsewhere (e.g. https://national.example)
+  --tls URA                   serve mutual TLS (https) with organisation URA's certificate from DIR/keys; clients
+                              present their organisation's certificate and tokens are bound to it
   --no-auth                   LOCAL DEVELOPMENT ONLY: no tokens, no enforcement; refused with --national and
                               on any address other than loopback
   --qualification-tokens F    test-only: scope each request to the patient its bearer token names (Nictiz
@@ -42,6 +44,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     national: { type: 'boolean' },
     'national-url': { type: 'string' },
     'no-auth': { type: 'boolean' },
+    tls: { type: 'string' },
     'qualification-tokens': { type: 'string' },
   });
   if (values.help) {
@@ -55,6 +58,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const noAuth = flags['no-auth'] === true || values['qualification-tokens'] !== undefined;
   const problem = configurationProblem({ noAuth, national: flags.national, host, nationalUrl: values['national-url'] });
   if (problem) throw new UsageError(problem);
+  if (values.tls !== undefined && !/^\d{8}$/.test(values.tls)) throw new UsageError(`--tls '${values.tls}' is not a URA (8 digits)`);
+  if (values.tls !== undefined && noAuth) throw new UsageError('--tls and --no-auth do not go together');
   if (noAuth) process.stderr.write(NO_AUTH_WARNING);
   let net;
   try {
@@ -67,6 +72,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       national: flags.national,
       nationalUrl: values['national-url'],
       noAuth,
+      tls: values.tls ? { ura: values.tls } : undefined,
       qualificationTokens: values['qualification-tokens'],
     });
   } catch (e) {

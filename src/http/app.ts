@@ -40,6 +40,8 @@ export interface AppOptions {
   metrics?: HttpMetrics;
   /** Security events of this layer (a refused qualification token); see src/ops/logging.ts securitySink. */
   security?: (event: SecurityEvent) => void;
+  /** Serve over TLS (mTLS: request the client's certificate; the token server and verifier decide what it is worth). */
+  https?: { key: string; cert: string; ca: string[]; requestCert: boolean; rejectUnauthorized: boolean };
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -52,6 +54,7 @@ interface RawBody {
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     // Fastify's own request lines carry the URL (ids, BSNs in queries): off; src/ops/requests.ts logs instead.
     ...(opts.ops ? { loggerInstance: opts.ops as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) } : { logger: false }),
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,

@@ -30,6 +30,12 @@ export interface ServerOptions {
   loggers?: Loggers;
   /** The registry served at /metrics (default: a new one); pass one to add counters of mounted roles, e.g. nviMetrics(registry). */
   metrics?: Registry;
+  /**
+   * Serve over mutual TLS: the server's key and certificate, and the CAs whose client certificates it asks for.
+   * Connections without a client certificate are still accepted (rejectUnauthorized false): the token server and
+   * the verifier refuse what needs one, with an error the caller can read instead of a failed handshake.
+   */
+  tls?: { keyPem: string; certPem: string; caPems: string[] };
   /** Mounts further roles (national services, auth servers…) on the same app before it listens. */
   plugins?: (app: FastifyInstance, node: ProviderNode, url: () => string) => void | Promise<void>;
   /** The enforcement point's dependencies; absent = an open node (development, --no-auth). */
@@ -68,6 +74,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ops: loggers?.ops,
     security,
     metrics: httpMetrics(metrics),
+    https: opts.tls ? { key: opts.tls.keyPem, cert: opts.tls.certPem, ca: opts.tls.caPems, requestCert: true, rejectUnauthorized: false } : undefined,
   });
   registerMetricsRoute(app, metrics);
   // Bulk export downloads live beside /fhir/{tenant} (streamed files, outside the dispatcher).
@@ -77,7 +84,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  url = `http://${host}:${port}`;
+  url = `${opts.tls ? 'https' : 'http'}://${host}:${port}`;
   loggers?.ops.info({ event: 'start', url, db: opts.db, tenants: node.tenants.list().length }, 'node started');
   if (!enforcement) security?.({ event: 'auth-disabled', reason: 'no enforcement point: every request is served without a token' });
   return {

@@ -23,10 +23,11 @@ export interface Location {
 
 export async function localise(o: { node: ProviderNode; tokens: OrganisationTokens; nationalBase: string; ura: string; bsn: string; category: string }): Promise<Location[]> {
   const p = nationalPaths(o.nationalBase);
-  const prs = new PseudonymClient({ prsUrl: p.prs, authorization: () => o.tokens.authorization({ ura: o.ura, tokenEndpoint: p.token('prs'), scope: 'prs:read' }) });
+  const f = o.tokens.fetchFor(o.ura);
+  const prs = new PseudonymClient({ prsUrl: p.prs, authorization: () => o.tokens.authorization({ ura: o.ura, tokenEndpoint: p.token('prs'), scope: 'prs:read' }), fetch: f });
   const identifier = await prs.nviIdentifier(bsnIdentifier(o.bsn), NVI_RECIPIENT);
   const query = new URLSearchParams({ 'subject:identifier': `${NVI_IDENTIFIER_SYSTEM}|${identifier}`, code: o.category });
-  const res = await fetch(`${p.nvi}/List?${query.toString()}`, {
+  const res = await f(`${p.nvi}/List?${query.toString()}`, {
     headers: { accept: 'application/fhir+json', authorization: await o.tokens.authorization({ ura: o.ura, tokenEndpoint: p.token('nvi'), scope: 'nvi:read' }) },
     signal: AbortSignal.timeout(10_000),
   });

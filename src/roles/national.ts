@@ -22,6 +22,7 @@ import { registerDirectoryRoutes, DIRECTORY_PREFIX, NATIONAL_DIRECTORY_TENANT } 
 import { certificateClientRegistry } from '../gf/auth/client-registries.ts';
 import type { KeyStore } from '../gf/auth/pki.ts';
 import { registerAuthServer, type SigningKey } from '../gf/auth/token-server.ts';
+import type { PeerCertificate } from '../gf/auth/mtls.ts';
 import { createTokenVerifier, type VerifiedClaims } from '../gf/auth/verify.ts';
 import { ConsentRegistry, registerConsentRoutes } from '../gf/consent/index.ts';
 import { registerLocalisationRoutes } from '../gf/localisation/service.ts';
@@ -67,6 +68,8 @@ export interface NationalOptions {
   dataDir: string;
   /** The node's /metrics registry, for the NVI's counters. */
   metrics?: Registry;
+  /** Served over mutual TLS: token requests must present the client certificate; tokens are bound to it. */
+  mtls?: boolean;
   /** The citizens and relying parties of the citizen test IdP (the national role does not know the patients). */
   citizenLogin?: CitizenLoginOptions;
 }
@@ -94,11 +97,12 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
     signingKeys: [signingKey],
     trustedCaPems: [caPem],
     serviceScopes: allScopes,
+    requireClientCertificate: o.mtls === true,
   });
 
   // One verifier per service: its issuer and its audience.
   const verifiers = new Map<NationalService, ReturnType<typeof createTokenVerifier>>();
-  const verify = async (service: NationalService, authorization: string | undefined): Promise<(VerifiedClaims & { granted: string[] }) | undefined> => {
+  const verify = async (service: NationalService, authorization: string | undefined, peer?: PeerCertificate): Promise<(VerifiedClaims & { granted: string[] }) | undefined> => {
     let v = verifiers.get(service);
     if (!v) {
       const p = nationalPaths(o.url());
@@ -106,7 +110,7 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
       verifiers.set(service, v);
     }
     try {
-      const claims = await v(authorization);
+      const claims = await v(authorization, peer);
       if (authorization) callers.set(authorization, { ura: claims.ura, clientId: claims.clientId, until: claims.expiresAt.getTime() });
       return { ...claims, granted: claims.scope.split(' ').filter((s) => SERVICE_SCOPES[service].includes(s)) };
     } catch {
@@ -142,8 +146,8 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   await registerDirectoryRoutes(app, {
     dispatch: o.node.dispatch,
     // Reading the directory needs any valid directory token; the publishing policy (own entries only) is the directory's.
-    verifyToken: async (a) => {
-      const c = await verify('directory', a);
+    verifyToken: async (a, peer) => {
+      const c = await verify('directory', a, peer);
       return c ? { ura: c.ura } : undefined;
     },
   });
@@ -152,8 +156,8 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   await registerConsentRoutes(app, {
     registry: consent,
     // A care provider asks questions as holder or consulter and registers consents on a patient's behalf.
-    verifyToken: async (a) => {
-      const c = await verify('consent', a);
+    verifyToken: async (a, peer) => {
+      const c = await verify('consent', a, peer);
       return c && c.granted.length > 0 ? { ura: c.ura, role: 'provider' } : undefined;
     },
   });
@@ -165,8 +169,8 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   });
   await registerPseudonymRoutes(app, {
     service: prs,
-    verifyToken: async (a) => {
-      const c = await verify('prs', a);
+    verifyToken: async (a, peer) => {
+      const c = await verify('prs', a, peer);
       return c ? { ura: c.ura, scopes: c.granted } : undefined;
     },
   });
@@ -174,8 +178,8 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
     db: o.node.engine.db,
     metrics: nviMetrics(o.metrics),
     recipient: new PseudonymRecipient({ organization: NVI_RECIPIENT.organization, scopes: [NVI_RECIPIENT.scope], privateKey: nviKey.privateKey, issuer: PRS_ISSUER }),
-    verifyToken: async (a) => {
-      const c = await verify('nvi', a);
+    verifyToken: async (a, peer) => {
+      const c = await verify('nvi', a, peer);
       return c ? { ura: c.ura, scopes: c.granted, clientId: c.clientId } : undefined;
     },
   });

@@ -32,6 +32,12 @@ export interface NetworkNodeOptions {
   national?: boolean;
   /** Origin of the national services when they run elsewhere (default: this node, with `national`). */
   nationalUrl?: string;
+  /**
+   * Serve mutual TLS with this organisation's certificate (the node operator's, from the key store): every call
+   * between nodes and to the national services then presents the calling organisation's certificate, and tokens
+   * are bound to it (RFC 8705).
+   */
+  tls?: { ura: string };
   /** Local development only: no tokens, no enforcement. */
   noAuth?: boolean;
   qualificationTokens?: string;
@@ -83,10 +89,13 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
   const keys = new KeyStore(o.dataDir);
   // The test PKI stands in for the UZI register: made on first start, reused afterwards.
   if (!o.noAuth && !keys.hasCa()) await keys.initCa({ name: 'Schakel test UZI CA' });
-  const tokens = new OrganisationTokens(keys);
+  if (o.tls && o.noAuth) throw new ConfigurationError('--tls and --no-auth do not go together');
+  const caPems = o.tls ? [keys.caCertPem()] : [];
+  const tokens = new OrganisationTokens(keys, { tls: o.tls ? { caPems } : undefined });
+  const serverCredential = o.tls ? keys.credential(o.tls.ura) : undefined;
   let url = '';
   const nationalBase = () => o.nationalUrl ?? url;
-  const provider = o.noAuth ? undefined : new ProviderSecurity({ dataDir: o.dataDir, keys, tokens, nationalBase, syncEveryMs: o.syncEveryMs, security: o.security });
+  const provider = o.noAuth ? undefined : new ProviderSecurity({ dataDir: o.dataDir, keys, tokens, nationalBase, syncEveryMs: o.syncEveryMs, security: o.security, mtls: o.tls !== undefined });
   let national: NationalServices | undefined;
   let localisation: AttachedLocalisation | undefined;
   // The streams are made here so the roles built before the server can log to them too.
@@ -104,9 +113,10 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
     logger: o.logger,
     loggers,
     metrics,
+    tls: serverCredential ? { keyPem: serverCredential.keyPem, certPem: serverCredential.certPem, caPems } : undefined,
     enforcement: provider ? (node, u) => provider.enforcement(node, u) : undefined,
     plugins: async (app, node, u) => {
-      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir, metrics, citizenLogin: o.citizenLogin });
+      if (o.national) national = await mountNationalServices(app, { node, url: u, keys, dataDir: o.dataDir, metrics, citizenLogin: o.citizenLogin, mtls: o.tls !== undefined });
       if (o.demoPgo) registerDemoPgo(app, { url: u });
       if (provider) await provider.mount(app, node, u);
       // Every write of a tenant with a URA is registered at the NVI, as that organisation (its own tokens;
@@ -130,6 +140,7 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
       authorization: (service, tenant) =>
         tokens.authorization({ ura: uraOf(tenant), tokenEndpoint: nationalPaths(nationalBase()).token(service), scope: service === 'nvi' ? 'nvi:write' : 'prs:read' }),
       clientId: uraOf,
+      fetchFor: (tenant) => tokens.fetchFor(uraOf(tenant)),
       logger: loggers?.ops,
       tuning: { metrics: registrarMetrics(metrics) },
     });

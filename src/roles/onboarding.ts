@@ -17,5 +17,6 @@ export async function onboard(keys: KeyStore, tokens: OrganisationTokens, nation
   const p = nationalPaths(nationalBase);
   await publish(p.directory, buildDirectoryBundle(entries), {
     authorization: () => tokens.authorization({ ura: entries.ura, tokenEndpoint: p.token('directory'), scope: 'directory:write' }),
+    fetch: tokens.fetchFor(entries.ura),
   });
 }

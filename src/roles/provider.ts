@@ -37,6 +37,8 @@ export interface ProviderSecurityOptions {
   /** Directory replica refresh interval; 0 = only when `sync()` is called. Default 60 s. */
   syncEveryMs?: number;
   security?: EnforcementDeps['security'];
+  /** The node serves mutual TLS: token requests must present the client certificate, tokens are bound to it. */
+  mtls?: boolean;
 }
 
 export class ProviderSecurity {
@@ -63,6 +65,11 @@ export class ProviderSecurity {
         if (!holderUra) throw new Error('the tenant has no URA, so it cannot ask the consent registry');
         return this.o.tokens.authorization({ ura: holderUra, tokenEndpoint: national().token('consent'), scope: 'consent:check' });
       },
+      consentTls: (holderUra) => {
+        if (!this.o.mtls || !holderUra) return undefined;
+        const cred = this.o.keys.credential(holderUra);
+        return { certPem: cred.certPem, keyPem: cred.keyPem, caPems: [this.o.keys.caCertPem()] };
+      },
       security: this.o.security,
     });
     return this.#deps;
@@ -84,6 +91,7 @@ export class ProviderSecurity {
       }),
       signingKeys: [this.signingKey],
       trustedCaPems: [this.o.keys.caCertPem()],
+      requireClientCertificate: this.o.mtls === true,
     });
     await node.tenants.ensure({ tenant: LOCAL_DIRECTORY_TENANT, name: 'Replica of the national addressing directory' });
   }
@@ -97,7 +105,10 @@ export class ProviderSecurity {
     this.#sync ??= new DirectoryUpdateClient({
       directoryBase: nationalPaths(this.o.nationalBase()).directory,
       dispatch: node.dispatch,
-      http: { authorization: () => this.o.tokens.authorization({ ura, tokenEndpoint: nationalPaths(this.o.nationalBase()).token('directory'), scope: 'directory:read' }) },
+      http: {
+        authorization: () => this.o.tokens.authorization({ ura, tokenEndpoint: nationalPaths(this.o.nationalBase()).token('directory'), scope: 'directory:read' }),
+        fetch: this.o.tokens.fetchFor(ura),
+      },
     });
     const report = await this.#sync.sync();
     const every = this.o.syncEveryMs ?? 60_000;

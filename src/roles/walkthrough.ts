@@ -46,7 +46,7 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
   const query = `Condition?patient.identifier=${encodeURIComponent(`${BSN}|${w.bsn}`)}`;
 
   const ask = async (step: string) => {
-    const res = await fetch(`${w.url}/fhir/${w.gp.tenant}/${query}`, { headers: { accept: 'application/fhir+json', authorization: await hospitalToken() } });
+    const res = await w.tokens.fetchFor(w.hospital.ura)(`${w.url}/fhir/${w.gp.tenant}/${query}`, { headers: { accept: 'application/fhir+json', authorization: await hospitalToken() } });
     const body = (await res.json()) as Bundle & { issue?: { diagnostics?: string }[] };
     const detail = res.ok ? `${(body.entry ?? []).length} conditions` : (body.issue?.[0]?.diagnostics ?? '');
     steps.push({ step, request: `GET /fhir/${w.gp.tenant}/Condition?patient.identifier=…`, status: res.status, detail });
@@ -77,7 +77,8 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
       ],
     },
   };
-  const created = await fetch(`${national.consent}/Consent`, {
+  const gpFetch = (w.gpTokens ?? w.tokens).fetchFor(w.gp.ura);
+  const created = await gpFetch(`${national.consent}/Consent`, {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', authorization: await gpConsentToken() },
     body: JSON.stringify(consent),
@@ -87,7 +88,7 @@ export async function consentWalkthrough(w: WalkthroughInput): Promise<Walkthrou
   if (!created.ok || !stored.id) return steps;
 
   await ask('hospital asks again, with consent');
-  const revoked = await fetch(`${national.consent}/Consent/${stored.id}`, { method: 'DELETE', headers: { accept: 'application/fhir+json', authorization: await gpConsentToken() } });
+  const revoked = await gpFetch(`${national.consent}/Consent/${stored.id}`, { method: 'DELETE', headers: { accept: 'application/fhir+json', authorization: await gpConsentToken() } });
   await revoked.arrayBuffer();
   steps.push({ step: 'the patient withdraws consent', request: `DELETE /national/consent/Consent/${stored.id}`, status: revoked.status, detail: '' });
   await ask('hospital asks after the withdrawal');

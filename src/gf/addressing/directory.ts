@@ -15,6 +15,7 @@
  * The plugin is encapsulated (own body parsers, error and not-found handlers), so it can share an app with the
  * provider routes of `src/http/app.ts`.
  */
+import { peerCertificateOf, type PeerCertificate } from '../auth/mtls.ts';
 import type { CapabilityStatement, Resource } from 'fhir/r4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError } from '../../fhir/outcome.ts';
@@ -39,7 +40,7 @@ export interface DirectoryRoutesOptions {
   prefix?: string;
   dispatch: Dispatch;
   /** Verifies the Authorization header (bearer token, bound certificate, …); undefined = not authenticated. */
-  verifyToken: (authorization: string | undefined) => DirectoryCaller | undefined | Promise<DirectoryCaller | undefined>;
+  verifyToken: (authorization: string | undefined, peer?: PeerCertificate) => DirectoryCaller | undefined | Promise<DirectoryCaller | undefined>;
   /** Tenant holding the directory; default `national-directory`. It must not also be served under /fhir/{tenant}. */
   tenant?: string;
   /** Public base URL of the directory (behind a proxy); default from the request's Host. */
@@ -159,7 +160,7 @@ export async function registerDirectoryRoutes(app: FastifyInstance, opts: Direct
           return send(reply, format, { status: 200, headers: {}, body: directoryCapabilityStatement(base) }, req.method === 'HEAD');
         }
         // Everything but the CapabilityStatement needs an authenticated organisation.
-        const caller = await opts.verifyToken(headerOf(req, 'authorization'));
+        const caller = await opts.verifyToken(headerOf(req, 'authorization'), peerCertificateOf(req.raw));
         if (!caller) throw FhirError.of(401, 'login', 'The directory requires a valid access token of a care organisation');
         const scope: RequestScope = { tenant, base, strict: parsePrefer(headerOf(req, 'prefer')).handling === 'strict' };
         const fhirReq = toFhirRequest(req, path, [...url.searchParams.entries()]);

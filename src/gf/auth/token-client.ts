@@ -6,10 +6,15 @@
  *
  * Tokens are cached per (organisation, token endpoint, scope, person, purpose) until shortly before they expire:
  * a token for one professional is never handed to a request made for another.
+ *
+ * Over mutual TLS (`tls`), every call of an organisation — the token request and the calls that use the token —
+ * presents that organisation's certificate: `fetchFor(ura)`. A token obtained over mTLS is bound to the certificate
+ * (`cnf.x5t#S256`), so the calls using it must come from the same one.
  */
 import { createClientAssertion, tokenRequestBody } from './token-server.ts';
 import type { PurposeOfUse } from './claims.ts';
 import { pemToDer, type KeyStore } from './pki.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export interface TokenRequest {
   ura: string;
@@ -36,11 +41,31 @@ const MARGIN_MS = 30_000;
 export class OrganisationTokens {
   readonly #cache = new Map<string, { token: string; until: number }>();
   readonly #pending = new Map<string, Promise<string>>();
+  readonly #fetchers = new Map<string, typeof fetch>();
 
   constructor(
     private readonly keys: KeyStore,
-    private readonly o: { fetch?: typeof fetch; now?: () => number } = {},
+    private readonly o: { fetch?: typeof fetch; now?: () => number; tls?: { caPems: string[] } } = {},
   ) {}
+
+  /**
+   * The fetch an organisation's calls go through: with `tls`, https with the organisation's current certificate as
+   * client certificate and the given CAs as the only trusted roots; otherwise the plain fetch.
+   */
+  fetchFor(ura: string): typeof fetch {
+    const tls = this.o.tls;
+    if (!tls) return this.o.fetch ?? fetch;
+    const cred = this.keys.credential(ura);
+    const key = `${ura}\u0000${cred.kid}`;
+    let f = this.#fetchers.get(key);
+    if (!f) {
+      const dispatcher = new Agent({ connect: { cert: cred.certPem, key: cred.keyPem, ca: tls.caPems } });
+      // undici's fetch is the implementation behind the global one; the types differ only in their declarations.
+      f = ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+      this.#fetchers.set(key, f);
+    }
+    return f;
+  }
 
   /** `Bearer <token>` for the request. */
   async authorization(r: TokenRequest): Promise<string> {
@@ -73,7 +98,7 @@ export class OrganisationTokens {
       purposeOfUse: r.purposeOfUse,
       treatmentRelation: r.treatmentRelation,
     });
-    const res = await (this.o.fetch ?? fetch)(r.tokenEndpoint, {
+    const res = await this.fetchFor(r.ura)(r.tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: tokenRequestBody(assertion, r.scope),

@@ -37,6 +37,8 @@ export interface NodeEnforcementOptions {
   consentBase: () => string;
   /** The Authorization header for asking as the holder (the tenant's URA: the registry answers holder or consulter only). */
   consentAuthorization: (holderUra: string | undefined) => string | Promise<string>;
+  /** Over mutual TLS: the holder organisation's certificate for the question (its token is bound to it). */
+  consentTls?: (holderUra: string | undefined) => { certPem: string; keyPem: string; caPems: string[] } | undefined;
   security?: EnforcementDeps['security'];
   /** How long a directory look-up is reused (default 10 s; 0 = look up on every request). */
   organisationTtlMs?: number;
@@ -88,7 +90,7 @@ export function nodeEnforcement(o: NodeEnforcementOptions): EnforcementDeps {
       const base = o.consentBase();
       const key = `${base}\u0000${q.holder.ura ?? ''}`;
       let client = consentClients.get(key);
-      if (!client) consentClients.set(key, (client = new ConsentClient({ base, authorization: () => o.consentAuthorization(q.holder.ura), ttlMs: 0 })));
+      if (!client) consentClients.set(key, (client = new ConsentClient({ base, authorization: () => o.consentAuthorization(q.holder.ura), ttlMs: 0, tls: o.consentTls?.(q.holder.ura) })));
       return client.check(q);
     },
     dispatch: o.dispatch,

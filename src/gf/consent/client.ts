@@ -25,6 +25,8 @@ export interface ConsentClientOptions {
   timeoutMs?: number;
   ttlMs?: number;
   maxEntries?: number;
+  /** Mutual TLS: the asking organisation's certificate and key, and the CAs trusted for the registry. */
+  tls?: { certPem: string; keyPem: string; caPems: string[] };
 }
 
 export class ConsentClient {
@@ -34,13 +36,15 @@ export class ConsentClient {
   private readonly agent: HttpAgent;
   constructor(private readonly opts: ConsentClientOptions) {
     this.url = new URL(`${opts.base.replace(/\/$/, '')}/$check`);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const tls = opts.tls ? { cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPems } : {};
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true });
   }
 
   async check(q: DecideRequest): Promise<Decision> {
     const ttl = this.opts.ttlMs ?? 60_000;
-    const patient = patientTag(q.patient);
-    const key = ttl > 0 && q.at === undefined ? cacheKey(patient, q) : undefined;
+    // The patient's tag (a hash) only when the answer may be cached: without a cache it is work for nothing.
+    const patient = ttl > 0 && q.at === undefined ? patientTag(q.patient) : undefined;
+    const key = patient === undefined ? undefined : cacheKey(patient, q);
     if (key) {
       const hit = this.cache.get(key);
       if (hit && Date.now() - hit.at < ttl) return hit.d;
@@ -54,7 +58,7 @@ export class ConsentClient {
     } catch (e) {
       return closed(`consent registry unreachable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).name}`);
     }
-    if (key) {
+    if (key && patient) {
       if (this.cache.size >= (this.opts.maxEntries ?? 100_000)) this.cache.clear();
       this.cache.set(key, { at: Date.now(), patient, d });
     }

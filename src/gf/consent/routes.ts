@@ -28,6 +28,7 @@
  * Who may ask: the holder or the consulter named in the question (its URA = the token's), a PGO for its own
  *   patient, a node or admin for anyone. $open: the consulter itself (or node/admin).
  */
+import { peerCertificateOf, type PeerCertificate } from '../auth/mtls.ts';
 import type { Parameters, ParametersParameter, Resource } from 'fhir/r4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError, badRequest } from '../../fhir/outcome.ts';
@@ -43,7 +44,8 @@ export interface ConsentRoutesOptions {
   prefix?: string;
   registry: ConsentRegistry;
   /** Verifies `Authorization`; undefined = not authenticated (401). */
-  verifyToken: (authorization: string | undefined) => Principal | undefined | Promise<Principal | undefined>;
+  /** The peer certificate is there over mutual TLS: a certificate-bound token must come with its certificate. */
+  verifyToken: (authorization: string | undefined, peer?: PeerCertificate) => Principal | undefined | Promise<Principal | undefined>;
   /** Refuse the registry tenant on the generic FHIR route (/fhir/national-consent); default true. */
   guardTenantRoute?: boolean;
 }
@@ -58,6 +60,9 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
     // The registry tenant holds BSNs: it is reachable only through these routes, never through /fhir/{tenant}.
     const blocked = `/fhir/${CONSENT_TENANT}`;
     app.addHook('onRequest', async (req) => {
+      // Runs on every request of the node: without a '%' the URL decodes to itself, and the registry tenant's
+      // name (which holds no '/') then has to appear in it literally.
+      if (!req.url.includes(CONSENT_TENANT) && !req.url.includes('%')) return;
       let path = req.url.split('?')[0];
       try {
         path = decodeURIComponent(path); // the router decodes too: /fhir/national%2Dconsent is the same tenant
@@ -104,7 +109,7 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
       });
 
       sub.addHook('onRequest', async (req) => {
-        const who = await opts.verifyToken(req.headers.authorization);
+        const who = await opts.verifyToken(req.headers.authorization, peerCertificateOf(req.raw));
         if (!who) throw FhirError.of(401, 'login', 'A valid bearer token is required');
         principals.set(req, who);
       });
@@ -125,7 +130,8 @@ export async function registerConsentRoutes(app: FastifyInstance, opts: ConsentR
         const p = who(req);
         const q = checkInput(req.body);
         const asked = q.patient;
-        q.patient = await reg.resolve(q.patient);
+        // Only a pseudonym needs resolving (asynchronously): a BSN or key is asked as it is, without a wait.
+        if ('pseudonym' in q.patient) q.patient = await reg.resolve(q.patient);
         const d = reg.decide(q); // validates the whole question first: bad input is a 400 whoever asks
         mayAsk(p, asked, [q.holder.ura, q.consulter.ura]);
         if (wantsFhir(req)) return send(reply, formatFor(req), { status: 200, headers: {}, body: decisionParameters(d) });

@@ -24,6 +24,8 @@ export interface LocalisationAttachOptions {
   authorization: (service: 'nvi' | 'prs', tenant: string) => Promise<string>;
   /** OAuth client id the NVI sees for a tenant's calls (List.source): fixed, or per tenant. */
   clientId: string | ((tenant: string) => string);
+  /** The HTTP client for a tenant's PRS and NVI calls (mutual TLS: the organisation's certificate); default fetch. */
+  fetchFor?: (tenant: string) => typeof fetch;
   /** Worker poll interval (default 1000 ms); writes wake it at once. */
   pollMs?: number;
   logger?: Logger;
@@ -47,7 +49,8 @@ export async function attachLocalisation(node: ProviderNode, o: LocalisationAtta
     ...o.tuning,
     db: node.engine.db,
     source: dispatchSource(node.dispatch),
-    pseudonyms: (tenant) => new PseudonymClient({ prsUrl: o.prsBase(), authorization: () => o.authorization('prs', tenant) }),
+    pseudonyms: (tenant) => new PseudonymClient({ prsUrl: o.prsBase(), authorization: () => o.authorization('prs', tenant), fetch: o.fetchFor?.(tenant) }),
+    fetchFor: o.fetchFor,
     nviRecipient: o.nviRecipient,
     nviBase: o.nviBase,
     nviAuthorization: (tenant) => o.authorization('nvi', tenant),

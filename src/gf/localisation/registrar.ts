@@ -214,6 +214,8 @@ export interface RegistrarOptions {
   logger?: Logger;
   metrics?: Counters;
   fetch?: typeof fetch;
+  /** The HTTP client for a tenant's NVI calls, when each organisation calls with its own TLS client certificate. */
+  fetchFor?: (tenant: string) => typeof fetch;
 }
 
 type Action = 'register' | 'deregister';
@@ -404,7 +406,7 @@ export class LocalisationRegistrar {
   async #post(tenant: string, batch: Prepared[]): Promise<void> {
     const base = typeof this.opts.nviBase === 'function' ? this.opts.nviBase() : this.opts.nviBase;
     const authorization = this.opts.nviAuthorization ? await this.opts.nviAuthorization(tenant) : `Bearer ${await this.opts.nviToken?.(tenant)}`;
-    const f = this.opts.fetch ?? fetch;
+    const f = this.opts.fetchFor?.(tenant) ?? this.opts.fetch ?? fetch;
     const res = await f(base.replace(/\/+$/, ''), {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', authorization },

@@ -5,6 +5,7 @@
  * The subject identifier a client sends is single use (PRS JWE + blind factor); the NVI opens it to its
  * stable pseudonym and stores only that. Responses never carry the subject identifier value.
  */
+import { peerCertificateOf, type PeerCertificate } from '../auth/mtls.ts';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Bundle, BundleEntry, CapabilityStatement, List } from 'fhir/r4';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -22,7 +23,7 @@ export interface NviCaller extends Caller {
   /** OAuth client id of the calling installation, when the token carries one. */
   clientId?: string;
 }
-export type NviVerifyToken = (authorization: string | undefined) => NviCaller | undefined | Promise<NviCaller | undefined>;
+export type NviVerifyToken = (authorization: string | undefined, peer?: PeerCertificate) => NviCaller | undefined | Promise<NviCaller | undefined>;
 
 export interface LocalisationRouteOptions {
   /** Database that holds the gf_localisation table (migrated on registration). */
@@ -59,7 +60,7 @@ export const localisationRoutes: FastifyPluginAsync<LocalisationRouteOptions> = 
   jsonBodies(app, ['application/fhir+json', 'application/json']);
 
   const auth = async (req: FastifyRequest, scope: string): Promise<NviCaller> => {
-    const caller = await opts.verifyToken(req.headers.authorization);
+    const caller = await opts.verifyToken(req.headers.authorization, peerCertificateOf(req.raw));
     if (!caller) {
       metrics.inc('schakel_nvi_rejected_total', { reason: 'unauthenticated' });
       throw FhirError.of(401, 'login', 'A valid bearer token is required');

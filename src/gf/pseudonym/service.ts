@@ -6,6 +6,7 @@
  * Secondary use (project pseudonyms, reversible and irreversible) and a small admin API (recipient keys,
  * key versions) sit beside it. Every route needs a bearer token, checked by the injected `verifyToken`.
  */
+import { peerCertificateOf, type PeerCertificate } from '../auth/mtls.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EncryptJWT } from 'jose';
@@ -22,7 +23,7 @@ export interface Caller {
   ura: string;
   scopes: string[];
 }
-export type VerifyToken = (authorization: string | undefined) => Caller | undefined | Promise<Caller | undefined>;
+export type VerifyToken = (authorization: string | undefined, peer?: PeerCertificate) => Caller | undefined | Promise<Caller | undefined>;
 
 export const PRS_SCOPES = {
   evaluate: 'prs:read',
@@ -192,7 +193,7 @@ export function jsonBodies(app: FastifyInstance, types: string[] = ['application
 
 export function requireScope(verify: VerifyToken, scope: string) {
   return async (req: FastifyRequest): Promise<Caller> => {
-    const caller = await verify(req.headers.authorization);
+    const caller = await verify(req.headers.authorization, peerCertificateOf(req.raw));
     if (!caller) throw FhirError.of(401, 'login', 'A valid bearer token is required');
     if (!caller.scopes.includes(scope)) throw FhirError.of(403, 'forbidden', `The token lacks scope '${scope}'`);
     return caller;
