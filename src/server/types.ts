@@ -3,6 +3,7 @@
  * and batch/transaction bundles (whose entries are requests too) both go through the same dispatcher.
  */
 import type { Resource } from 'fhir/r4';
+import type { StoredVersion } from '../storage/resource-store.ts';
 
 export interface FhirRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,6 +42,13 @@ export interface RequestScope {
   compartment?: { type: 'Patient'; id: string };
   /** Prefer: handling=strict (unknown search parameters are an error). */
   strict: boolean;
+  /**
+   * Current versions already read in this request, by `Type/id`, handed to the next read of the same resource
+   * once (then dropped). The enforcement point reads the Patient for its BSN before dispatching; a
+   * `GET Patient/{id}` then answers the very version that was authorised instead of reading it again. Every
+   * check of the read (compartment, conditional headers) still runs. Absent = every read goes to the store.
+   */
+  readAhead?: Map<string, StoredVersion>;
 }
 
 export const isRaw = (b: FhirResponse['body']): b is RawJson => typeof b === 'object' && b !== null && 'raw' in b;

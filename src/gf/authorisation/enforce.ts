@@ -111,6 +111,9 @@ async function resolvePatient(deps: EnforcementDeps, scope: RequestScope, req: F
   }
   if (!id) throw forbidden('A request on behalf of a professional must concern one patient (Patient/{id}, patient=, subject= or the BSN identifier)');
   if (!patient) {
+    // The request is this very read (GET Patient/{id}): its answer is the version read here, not a second read
+    // (src/server/interactions/read.ts; the read's own checks still run on it).
+    if (parts.length === 2 && parts[0] === 'Patient' && parts[1] === id && (req.method === 'GET' || req.method === 'HEAD')) scope.readAhead ??= new Map();
     const read = await deps.dispatch(scope, { method: 'GET', path: `Patient/${id}`, query: [], headers: {} }).catch(() => undefined);
     if (!read?.body) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
     patient = (isRaw(read.body) ? JSON.parse(read.body.raw) : read.body) as Patient;

@@ -2,11 +2,16 @@
 import { FhirError, gone, notFound } from '../../fhir/outcome.ts';
 import type { ServerDeps } from '../context.ts';
 import { etag, httpDate } from '../http-dates.ts';
+import type { StoredVersion } from '../../storage/resource-store.ts';
 import type { FhirResponse, RequestScope } from '../types.ts';
 import { assertInCompartment } from '../compartment.ts';
 
 export async function read(deps: ServerDeps, scope: RequestScope, type: string, id: string, ifNoneMatch?: string, ifModifiedSince?: string): Promise<FhirResponse> {
-  const found = await deps.store.readCurrent(scope.tenant, type, id);
+  let found = takeReadAhead(scope, type, id);
+  if (!found) {
+    found = await deps.store.readCurrent(scope.tenant, type, id);
+    if (found) scope.readAhead?.set(`${type}/${id}`, found);
+  }
   if (!found) throw notFound(`${type}/${id} is not known`);
   if (found.deleted) throw gone(`${type}/${id} was deleted (version ${found.versionId})`);
   await assertInCompartment(deps, scope, type, id, found.content);
@@ -34,4 +39,14 @@ export async function vread(deps: ServerDeps, scope: RequestScope, type: string,
     headers: { ETag: etag(found.versionId), 'Last-Modified': httpDate(found.lastUpdated) },
     body: { raw: found.content },
   };
+}
+
+/** A version read earlier in this request (RequestScope.readAhead), used once; a read from the store records its row for the next. */
+function takeReadAhead(scope: RequestScope, type: string, id: string): StoredVersion | undefined {
+  const memo = scope.readAhead;
+  if (!memo) return undefined;
+  const key = `${type}/${id}`;
+  const hit = memo.get(key);
+  if (hit) memo.delete(key);
+  return hit;
 }

@@ -229,4 +229,35 @@ describe('enforcement point (GP node, hospital and pharmacy asking)', () => {
     const res = await fetch(`${s.url}/fhir/gp/Condition`, { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Condition', subject: { reference: 'Patient/p1' } }) });
     assert.equal(res.status, 403);
   });
+
+  it('GET Patient/{id} answers the version the enforcement point read, and the read’s own checks still apply', async () => {
+    assert.equal((await permitHospital()).status, 201);
+    const tok = await token(clients[HOSPITAL]);
+    const res = await fetch(`${s.url}/fhir/gp/Patient/p1`, { headers: { accept: 'application/fhir+json', authorization: `Bearer ${tok}` } });
+    assert.equal(res.status, 200);
+    const patient = (await res.json()) as { id: string; identifier?: { system: string }[] };
+    assert.equal(patient.id, 'p1');
+    // Still answered within the patient's compartment: no BSN in the answer.
+    assert.ok(!JSON.stringify(patient).includes(BSN));
+    const etag = res.headers.get('etag');
+    assert.ok(etag);
+    // The conditional read runs on the handed-over version too.
+    assert.equal((await fetch(`${s.url}/fhir/gp/Patient/p1`, { headers: { authorization: `Bearer ${tok}`, 'if-none-match': etag } })).status, 304);
+    // Another patient (no consent for that BSN) is refused as before.
+    assert.equal((await get('Patient/p2', tok)).status, 403);
+  });
+
+  it('a version read ahead in a request is handed to the next read of it once, then the store is read again', async () => {
+    const gp = { tenant: 'gp', base: `${s.url}/fhir/gp`, strict: false, readAhead: new Map() };
+    const read = async () => {
+      const r = await s.node.dispatch(gp, { method: 'GET', path: 'Patient/p2', query: [], headers: {} });
+      return r.headers.ETag;
+    };
+    const first = await read();
+    const plain = { tenant: 'gp', base: gp.base, strict: false };
+    const put = await s.node.dispatch(plain, { method: 'PUT', path: 'Patient/p2', query: [], headers: {}, body: { resourceType: 'Patient', id: 'p2', identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999911132' }], name: [{ family: 'Changed' }] } });
+    assert.equal(put.status, 200);
+    assert.equal(await read(), first, 'the version read earlier in the request');
+    assert.notEqual(await read(), first, 'used once: the next read goes to the store');
+  });
 });
