@@ -25,6 +25,8 @@ export interface ConsentClientOptions {
   timeoutMs?: number;
   ttlMs?: number;
   maxEntries?: number;
+  /** Mutual TLS: the asking organisation's certificate and key, and the CAs trusted for the registry. */
+  tls?: { certPem: string; keyPem: string; caPems: string[] };
 }
 
 export class ConsentClient {
@@ -34,7 +36,8 @@ export class ConsentClient {
   private readonly agent: HttpAgent;
   constructor(private readonly opts: ConsentClientOptions) {
     this.url = new URL(`${opts.base.replace(/\/$/, '')}/$check`);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const tls = opts.tls ? { cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPems } : {};
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true });
   }
 
   async check(q: DecideRequest): Promise<Decision> {
