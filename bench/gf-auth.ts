@@ -2,7 +2,10 @@
  * Token issuance benchmark (src/gf/auth/token-server.ts).
  *
  * The token server runs in a child process (this file with `--serve`): plain HTTP and HTTPS with client
- * certificates (mTLS, certificate-bound tokens), both on 127.0.0.1. The parent pre-signs one client assertion per
+ * certificates (mTLS, certificate-bound tokens), both on 127.0.0.1, with a registered client key; and the national
+ * services' token server as src/roles/national.ts registers it (`certificateClientRegistry()`: no registered keys,
+ * the client's certificate travels in the assertion's `x5c` header and is checked against the trusted CA and its
+ * URA; plain HTTP, service scopes), as `OrganisationTokens` (src/gf/auth/token-client.ts) asks it. The parent pre-signs one client assertion per
  * request (fresh jti each: replay protection is on), then posts them over keep-alive connections and counts
  * 200 answers per second. Every answer is checked (status 200, token present); failures are reported.
  * A last in-process step times the resource-server side: `createTokenVerifier` on one token.
@@ -14,9 +17,11 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createCa, issueCertificate, publicJwk, type CaMaterial, type CertifiedKey } from '../src/gf/auth/pki.ts';
+import { certificateClientRegistry } from '../src/gf/auth/client-registries.ts';
+import { createCa, issueCertificate, pemToDer, publicJwk, type CaMaterial, type CertifiedKey } from '../src/gf/auth/pki.ts';
 import { createClientAssertion, generateSigningKey, registerAuthServer, staticClientRegistry, tokenRequestBody } from '../src/gf/auth/token-server.ts';
 import { createTokenVerifier } from '../src/gf/auth/verify.ts';
+import { NATIONAL_SERVICES, SERVICE_SCOPES } from '../src/roles/national.ts';
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +52,28 @@ async function serve(): Promise<void> {
     Fastify({ https: { key: setup.node.keyPem, cert: setup.node.certPem, ca: [setup.ca.certPem], requestCert: true, rejectUnauthorized: false } }) as unknown as FastifyInstance,
     'https',
   );
-  process.send!({ http, https, jwk: signingKey.publicJwk });
+  // The national token server as src/roles/national.ts registers it: plain, and with `serve --tls` (mTLS required).
+  const national = async (mtls: boolean) => {
+    const app = mtls
+      ? (Fastify({ https: { key: setup.node.keyPem, cert: setup.node.certPem, ca: [setup.ca.certPem], requestCert: true, rejectUnauthorized: false } }) as unknown as FastifyInstance)
+      : Fastify();
+    let url = '';
+    await registerAuthServer(app, {
+      prefix: '/national/auth/:tenant',
+      baseUrl: () => url,
+      hasTenant: (s) => (NATIONAL_SERVICES as readonly string[]).includes(s),
+      audience: (service, base) => `${base}/national/${service}`,
+      resolveClient: certificateClientRegistry(),
+      signingKeys: [signingKey],
+      trustedCaPems: [setup.ca.certPem],
+      serviceScopes: Object.values(SERVICE_SCOPES).flat(),
+      requireClientCertificate: mtls,
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `${mtls ? 'https' : 'http'}://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    return url;
+  };
+  process.send!({ http, https, national: await national(false), nationalMtls: await national(true), jwk: signingKey.publicJwk });
 }
 
 interface RunResult {
@@ -109,7 +135,7 @@ async function main(): Promise<void> {
   const child: ChildProcess = fork(new URL(import.meta.url).pathname, ['--serve'], { execArgv: ['--import', 'tsx'] });
   try {
     child.send(setup);
-    const urls = await new Promise<{ http: string; https: string; jwk: Record<string, string> }>((resolve) => child.once('message', (m) => resolve(m as never)));
+    const urls = await new Promise<{ http: string; https: string; national: string; nationalMtls: string; jwk: Record<string, string> }>((resolve) => child.once('message', (m) => resolve(m as never)));
     const bodies = async (base: string, n: number) => {
       const out: string[] = [];
       for (let i = 0; i < n; i++) {
@@ -118,14 +144,28 @@ async function main(): Promise<void> {
       }
       return out;
     };
+    // As OrganisationTokens asks the national token server: client_id = URA, the certificate in x5c, a service scope.
+    const x5c = [pemToDer(setup.client.certPem).toString('base64')];
+    const x5cBodies = async (endpoint: string, n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const a = await createClientAssertion({ clientId: URA_CLIENT, tokenEndpoint: endpoint, privateKey: setup.client.keyPem, kid: setup.client.kid, x5c });
+        out.push(tokenRequestBody(a, 'consent:check'));
+      }
+      return out;
+    };
     const warm = Math.min(500, requests / 10);
     const report: string[] = [];
-    for (const [name, base, tls] of [
-      ['HTTP', urls.http, undefined],
-      ['HTTPS mTLS (bound tokens)', urls.https, { ca: ca.certPem, key: setup.client.keyPem, cert: setup.client.certPem }],
-    ] as const) {
-      await load(`${base}/auth/huisarts/token`, await bodies(base, warm), connections, tls);
-      const r = await load(`${base}/auth/huisarts/token`, await bodies(base, requests), connections, tls);
+    const clientTls = { ca: ca.certPem, key: setup.client.keyPem, cert: setup.client.certPem };
+    const modes = [
+      ['HTTP', `${urls.http}/auth/huisarts/token`, (n: number) => bodies(urls.http, n), undefined],
+      ['HTTPS mTLS (bound tokens)', `${urls.https}/auth/huisarts/token`, (n: number) => bodies(urls.https, n), clientTls],
+      ['x5c, national, HTTP', `${urls.national}/national/auth/consent/token`, (n: number) => x5cBodies(`${urls.national}/national/auth/consent/token`, n), undefined],
+      ['x5c, national, HTTPS mTLS', `${urls.nationalMtls}/national/auth/consent/token`, (n: number) => x5cBodies(`${urls.nationalMtls}/national/auth/consent/token`, n), clientTls],
+    ] as const;
+    for (const [name, endpoint, make, tls] of modes) {
+      await load(endpoint, await make(warm), connections, tls);
+      const r = await load(endpoint, await make(requests), connections, tls);
       report.push(`${name.padEnd(28)} ${(r.ok / r.seconds).toFixed(0).padStart(6)} tokens/s  (${r.ok} ok, ${r.failed} failed, ${r.seconds.toFixed(2)} s, ${connections} connections)`);
       if (r.firstFailure) report.push(`  first failure: ${r.firstFailure}`);
     }
@@ -141,6 +181,7 @@ async function main(): Promise<void> {
     report.push(`${'verify (in process)'.padEnd(28)} ${(n / s).toFixed(0).padStart(6)} verifications/s`);
     console.log(`gf-auth benchmark — ${new Date().toISOString()} — node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(`token issuance: client_credentials + private_key_jwt (ES256), person claims, replay check, ES256 access token; ${requests} requests after ${warm} warm-up`);
+    console.log('(HTTP, HTTPS: registered client key; x5c: the certificate in the assertion, checked against the CA and the URA, no person claims)');
     for (const line of report) console.log(line);
   } finally {
     child.kill();
