@@ -5,20 +5,21 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ServerDeps } from '../server/context.ts';
-import { checkTenantName } from '../tenants/registry.ts';
+import { checkTenantName, type TenantSettings } from '../tenants/registry.ts';
+import { ORG_TYPE_BY_SECTOR } from '../synth/data/terminology.ts';
 import { fileSource, importSources, type ImportOptions, type SourceResult } from './importer.ts';
 
 export interface RegionFile {
   region: string;
   patients: number;
   totalResources: number;
-  tenants: { id: string; name: string; ura?: string; resources: Record<string, number> }[];
+  tenants: { id: string; name: string; ura?: string; sector?: string; resources: Record<string, number> }[];
 }
 
 export interface ImportPlan {
   dir: string;
   region?: RegionFile;
-  tenants: { tenant: string; name?: string; ura?: string }[];
+  tenants: { tenant: string; name?: string; ura?: string; settings?: TenantSettings }[];
   files: { tenant: string; path: string; size: number }[];
   totalBytes: number;
 }
@@ -48,7 +49,9 @@ export function planDirectoryImport(dir: string, tenant?: string): ImportPlan {
     const chosen = tenant ? region.tenants.filter((t) => t.id === tenant) : region.tenants;
     if (tenant && chosen.length === 0) throw new PlanError(`tenant '${tenant}' is not in ${join(dir, 'region.json')} (it has ${region.tenants.map((t) => t.id).join(', ')})`);
     for (const t of chosen) {
-      plan.tenants.push({ tenant: t.id, name: t.name, ura: t.ura });
+      // The organisation type makes the tenant's provider category known, which category consents need (holder side).
+      const type = t.sector ? ORG_TYPE_BY_SECTOR[t.sector as keyof typeof ORG_TYPE_BY_SECTOR] : undefined;
+      plan.tenants.push({ tenant: t.id, name: t.name, ura: t.ura, ...(type ? { settings: { organizationType: type.code } } : {}) });
       const sub = join(abs, t.id);
       if (existsSync(sub)) for (const f of ndjsonIn(sub)) plan.files.push({ tenant: t.id, path: f, size: statSync(f).size });
     }
