@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
-import type { CitizenIdp } from '../gf/auth/citizen-idp.ts';
+import type { CitizenIdp, CitizenResourceServer } from '../gf/auth/citizen-idp.ts';
 import type { MandateRegistry } from '../gf/auth/mandates.ts';
 
 export const CITIZEN_IDP_PATH = '/national/idp';
@@ -46,7 +46,15 @@ export function persistentSecret(file: string): Buffer {
   return secret;
 }
 
-export async function mountCitizenIdp(app: FastifyInstance, o: CitizenLoginOptions & { url: () => string; secretFile: string }): Promise<MountedCitizenIdp> {
+export async function mountCitizenIdp(
+  app: FastifyInstance,
+  o: CitizenLoginOptions & {
+    url: () => string;
+    secretFile: string;
+    /** The national services that take the citizen's access token (e.g. the consent registry), given the public origin. */
+    resourceServers?: (base: string) => CitizenResourceServer[];
+  },
+): Promise<MountedCitizenIdp> {
   const pairwiseSecret = persistentSecret(o.secretFile);
   let made: Promise<CitizenIdp> | undefined;
   const idp = () =>
@@ -56,7 +64,7 @@ export async function mountCitizenIdp(app: FastifyInstance, o: CitizenLoginOptio
       // mounts these routes, few serve a login.
       const { createCitizenIdp } = await import('../gf/auth/citizen-idp.ts');
       const base = o.url();
-      return createCitizenIdp({ issuer: `${base}${CITIZEN_IDP_PATH}`, registry, clients: o.clients?.(base) ?? [], pairwiseSecret, now: o.now });
+      return createCitizenIdp({ issuer: `${base}${CITIZEN_IDP_PATH}`, registry, clients: o.clients?.(base) ?? [], pairwiseSecret, now: o.now, resourceServers: o.resourceServers?.(base) });
     })().catch((e: unknown) => {
       made = undefined;
       throw e;

@@ -33,7 +33,8 @@ import { PseudonymRecipient } from '../gf/pseudonym/recipient.ts';
 import { RecipientRegistry } from '../gf/pseudonym/recipients.ts';
 import { PRS_ISSUER, PseudonymService, registerPseudonymRoutes } from '../gf/pseudonym/service.ts';
 import { persistentSigningKey } from './keys.ts';
-import { mountCitizenIdp, type CitizenLoginOptions } from './citizen-login.ts';
+import { CITIZEN_IDP_PATH, mountCitizenIdp, type CitizenLoginOptions, type MountedCitizenIdp } from './citizen-login.ts';
+import { citizenTokenKey } from './citizen-consent-token.ts';
 
 export const NATIONAL_SERVICES = ['directory', 'consent', 'nvi', 'prs'] as const;
 export type NationalService = (typeof NATIONAL_SERVICES)[number];
@@ -153,12 +154,22 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   });
 
   const consent = await ConsentRegistry.open({ dispatch: o.node.dispatch, tenants: o.node.tenants });
+  // A citizen's access token from the citizen IdP (src/roles/citizen-consent-token.ts): the PGO acts for that citizen.
+  const citizenKey = await citizenTokenKey();
+  const citizen: { idp?: MountedCitizenIdp } = {}; // mounted below, used from the first request on
   await registerConsentRoutes(app, {
     registry: consent,
     // A care provider asks questions as holder or consulter and registers consents on a patient's behalf.
     verifyToken: async (a, peer) => {
       const c = await verify('consent', a, peer);
-      return c && c.granted.length > 0 ? { ura: c.ura, role: 'provider' } : undefined;
+      if (c) return c.granted.length > 0 ? { ura: c.ura, role: 'provider' } : undefined;
+      // A PGO registers, lists and withdraws its user's own choices (role 'pgo', patient = the token's BSN); its
+      // client id stands for its registration. Mandates (a parent, a mantelzorger) are not carried yet.
+      const idp = citizen.idp;
+      const t = idp ? await citizenKey.verify(a, { issuer: `${o.url()}${CITIZEN_IDP_PATH}`, audience: `${o.url()}/national/consent`, jwks: async () => (await idp.idp()).jwks }) : undefined;
+      if (!t || !a) return undefined;
+      callers.set(a, { ura: t.clientId, clientId: t.clientId, until: t.expiresAt.getTime() });
+      return { ura: t.clientId, role: 'pgo', patient: t.bsn };
     },
   });
 
@@ -183,7 +194,12 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
       return c ? { ura: c.ura, scopes: c.granted, clientId: c.clientId } : undefined;
     },
   });
-  await mountCitizenIdp(app, { ...o.citizenLogin, url: o.url, secretFile: join(dir, 'citizen-idp-pairwise.secret') });
+  citizen.idp = await mountCitizenIdp(app, {
+    ...o.citizenLogin,
+    url: o.url,
+    secretFile: join(dir, 'citizen-idp-pairwise.secret'),
+    resourceServers: (base) => [citizenKey.resourceServer(`${base}/national/consent`)],
+  });
   return { consent, prs, signingKey, close: () => consent.close() };
 }
 

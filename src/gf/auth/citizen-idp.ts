@@ -8,15 +8,19 @@
  *   - the BSN travels only in the ID token (claim `bsn`, scope `bsn`), for the PGO backend that needs it; never in a
  *     URL, never in userinfo; the login form posts it in the request body;
  *   - `mandates` (scope `mandates`, in the ID token and userinfo): whom the citizen may act for (src/gf/auth/mandates.ts),
- *     each with its own pairwise `sub` (and the BSN in the ID token only).
+ *     each with its own pairwise `sub` (and the BSN in the ID token only);
+ *   - access tokens for a resource server (RFC 8707 resource indicator, `resourceServers`), e.g. the consent registry:
+ *     an RFC 9068 JWT signed by the IdP and then encrypted to that resource server's public key (nested JWT, ECDH-ES).
+ *     It carries the citizen's BSN (claim `bsn`) because the registry keys consents by BSN; encrypting the whole token
+ *     means the client that carries it (the PGO) cannot read it, and the BSN is never in a URL.
  *
  * Mount it with `registerCitizenIdp(app, idp)` (Fastify) or serve `idp.handler` from any node http server; the issuer
  * URL's path is the mount path, e.g. `http://127.0.0.1:8080/national/idp`.
  */
-import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import Provider, { type Adapter, type AdapterPayload, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { ageOn, checkRegistry, mandatesOf, type Citizen, type MandateRegistry } from './mandates.ts';
 
 export const LOA_SUBSTANTIAL = 'http://eidas.europa.eu/LoA/substantial';
@@ -37,13 +41,32 @@ export interface CitizenIdpOptions {
   now?: () => Date;
   /** Trust X-Forwarded-* headers (only behind a reverse proxy that sets them). Default false. */
   trustProxy?: boolean;
+  /** Resource servers the IdP issues (encrypted JWT) access tokens for; none by default. */
+  resourceServers?: CitizenResourceServer[];
 }
+
+/** A resource server that takes the citizen's access token (RFC 8707 resource indicator, RFC 9068 JWT). */
+export interface CitizenResourceServer {
+  /** The resource indicator, also the token's audience, e.g. `http://127.0.0.1:8080/national/consent`. */
+  resource: string;
+  /** The one scope a client may ask for at this resource (e.g. `consent:register`). */
+  scope: string;
+  /** The resource server's public key (EC P-256, ECDH-ES): the token is encrypted to it. */
+  encryptionKey: JsonWebKeyPublic;
+  /** Access token lifetime in seconds; default 300 (short: it carries the BSN and cannot be revoked at the server). */
+  ttl?: number;
+}
+
+/** A public JWK as node:crypto takes it. */
+export type JsonWebKeyPublic = { kty: string; crv?: string; x?: string; y?: string; kid?: string; [k: string]: unknown };
 
 export interface CitizenIdp {
   provider: Provider;
   mountPath: string;
   /** Node http handler for everything under the mount path. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The public signing keys (also at `${issuer}/jwks`): a resource server in the same process verifies with these. */
+  jwks: { keys: JsonWebKeyPublic[] };
 }
 
 /**
@@ -144,6 +167,9 @@ export function createCitizenIdp(opts: CitizenIdpOptions): CitizenIdp {
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `idp-${randomBytes(6).toString('hex')}`, alg: 'ES256', use: 'sig' };
+  const { d: _d, ...publicSigningJwk } = signingJwk as JsonWebKeyPublic;
+  const resourceServers = new Map((opts.resourceServers ?? []).map((r) => [r.resource, r]));
+  const DEFAULT_RESOURCE_TTL = 300;
 
   const configuration: Configuration = {
     adapter: memoryAdapterFactory(),
@@ -159,8 +185,36 @@ export function createCitizenIdp(opts: CitizenIdpOptions): CitizenIdp {
     responseTypes: ['code'],
     claims: { acr: null, auth_time: null, sid: null, openid: ['sub', 'acr'], profile: ['name', 'given_name', 'family_name', 'birthdate'], bsn: ['bsn'], mandates: ['mandates'] },
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: false }, userinfo: { enabled: true }, claimsParameter: { enabled: false } },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 300, Interaction: 600, Session: 3600, Grant: 3600 },
+    features: {
+      devInteractions: { enabled: false },
+      userinfo: { enabled: true },
+      claimsParameter: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        // The client names the resource at the token endpoint too, or gets the one it was granted.
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const rs = resourceServers.get(indicator);
+          if (!rs) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return {
+            scope: rs.scope,
+            audience: rs.resource,
+            accessTokenTTL: rs.ttl ?? DEFAULT_RESOURCE_TTL,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' }, encrypt: { alg: 'ECDH-ES', enc: 'A256GCM', key: createPublicKey({ key: rs.encryptionKey, format: 'jwk' }) } },
+          };
+        },
+      },
+    },
+    // The citizen's BSN, for a resource server only (the token is encrypted to it, see resourceServers).
+    extraTokenClaims: async (_ctx, token) => {
+      const rs = 'resourceServer' in token && token.resourceServer ? resourceServers.get(String(token.resourceServer.audience)) : undefined;
+      const citizen = rs && 'accountId' in token && token.accountId ? byAccount.get(token.accountId) : undefined;
+      return citizen ? { bsn: citizen.bsn } : undefined;
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      AuthorizationCode: 60, IdToken: 300, Interaction: 600, Session: 3600, Grant: 3600 },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     findAccount: (ctx: KoaContextWithOIDC, id: string) => {
       const citizen = byAccount.get(id);
@@ -231,10 +285,18 @@ ${opts.registry.citizens.length > LOGIN_LIST_LIMIT ? `<label>Of een andere testb
     res.end(body);
   };
 
-  /** The grant a DigiD-style login implies: the requested (supported) scopes; no separate consent screen. */
-  const grantFor = async (accountId: string, clientId: string, scope: string, grantId?: string) => {
+  /**
+   * The grant a DigiD-style login implies: the requested (supported) scopes, and a known resource's scope when the
+   * client asked for that resource and scope; no separate consent screen.
+   */
+  const grantFor = async (accountId: string, clientId: string, scope: string, grantId?: string, resource?: string | string[]) => {
     const grant = grantId ? ((await provider.Grant.find(grantId)) ?? new provider.Grant({ accountId, clientId })) : new provider.Grant({ accountId, clientId });
-    grant.addOIDCScope(scope.split(' ').filter((s) => ['openid', 'profile', 'bsn', 'mandates'].includes(s)));
+    const asked = scope.split(' ');
+    grant.addOIDCScope(asked.filter((s) => ['openid', 'profile', 'bsn', 'mandates'].includes(s)));
+    for (const r of [resource ?? []].flat()) {
+      const rs = resourceServers.get(r);
+      if (rs && asked.includes(rs.scope)) grant.addResourceScope(r, rs.scope);
+    }
     return grant.save();
   };
 
@@ -248,7 +310,7 @@ ${opts.registry.citizens.length > LOGIN_LIST_LIMIT ? `<label>Of een andere testb
     const clientName = client?.clientName ?? params.client_id ?? '';
     if (req.method === 'GET' && action === undefined) {
       if (details.prompt.name === 'consent' && details.session?.accountId) {
-        const grantId = await grantFor(details.session.accountId, params.client_id ?? '', params.scope ?? 'openid', details.grantId);
+        const grantId = await grantFor(details.session.accountId, params.client_id ?? '', params.scope ?? 'openid', details.grantId, details.params.resource as string | string[] | undefined);
         return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
       }
       return html(res, 200, loginPage(uid, clientName, minLoa));
@@ -263,7 +325,7 @@ ${opts.registry.citizens.length > LOGIN_LIST_LIMIT ? `<label>Of een andere testb
       if (!byBsn.has(bsn)) return html(res, 400, loginPage(uid, clientName, minLoa, 'Onbekende testburger: dit BSN staat niet in de testregistratie. Kies een testburger uit de lijst.'));
       if (!LOAS.includes(acr) || LOAS.indexOf(acr) < LOAS.indexOf(minLoa)) return html(res, 400, loginPage(uid, clientName, minLoa, `Kies betrouwbaarheidsniveau ${minLoa.split('/').pop()} of hoger.`));
       const accountId = accountIdOf(bsn);
-      const grantId = await grantFor(accountId, params.client_id ?? '', params.scope ?? 'openid', details.grantId);
+      const grantId = await grantFor(accountId, params.client_id ?? '', params.scope ?? 'openid', details.grantId, details.params.resource as string | string[] | undefined);
       return provider.interactionFinished(req, res, { login: { accountId, acr, amr: ['test-digid'] }, consent: { grantId } }, { mergeWithLastSubmission: false });
     }
     res.statusCode = 405;
@@ -291,7 +353,7 @@ ${opts.registry.citizens.length > LOGIN_LIST_LIMIT ? `<label>Of een andere testb
     void callback(req, res);
   };
 
-  return { provider, mountPath, handler };
+  return { provider, mountPath, handler, jwks: { keys: [publicSigningJwk] } };
 }
 
 /** Mounts the IdP in a Fastify app under its mount path (the raw request goes to oidc-provider untouched). */
