@@ -188,6 +188,7 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
   const signer = opts.signingKeys[0];
   const jwks = { keys: opts.signingKeys.map((k) => k.publicJwk) };
   const keyCache = new Map<string, ReturnType<typeof importJWK>>();
+  const headerKeys = new Map<string, JWK>();
 
   // Parsing and chain-checking a certificate costs far more than the rest of a token request: remember the facts
   // per certificate (by thumbprint); the validity window is still checked against the clock on every request.
@@ -259,7 +260,13 @@ export async function registerAuthServer(app: FastifyInstance, opts: AuthServerO
       // Without trusted CAs every certificate would pass checkCertificate: refuse rather than trust anyone.
       if (trusted.length === 0) throw invalidClient('this server trusts no CA, so it cannot accept a certificate in the assertion');
       try {
-        fromHeader = certificateJwk(header.x5c[0], header.alg);
+        fromHeader = headerKeys.get(`${header.alg}\u0000${header.x5c[0]}`);
+        if (!fromHeader) {
+          fromHeader = certificateJwk(header.x5c[0], header.alg);
+          // Parsing a certificate costs ~0.2 ms: keep the key per certificate (its validity is still checked per request).
+          if (headerKeys.size >= 10_000) headerKeys.clear();
+          headerKeys.set(`${header.alg}\u0000${header.x5c[0]}`, fromHeader);
+        }
         candidates.unshift(fromHeader);
       } catch {
         throw invalidClient('client_assertion x5c[0] is not an X.509 certificate');
