@@ -17,7 +17,7 @@ import { DEMO_PGO_CALLBACK, DEMO_PGO_CLIENT_ID, DEMO_PGO_CONSENT, DEMO_PGO_CONSE
 import { nationalPaths } from '../../src/roles/national.ts';
 import type { NetworkNode } from '../../src/roles/network.ts';
 import { nthTestBsn } from '../../src/synth/identifiers.ts';
-import { Browser, FRESH, discovery, loginTokens, type Meta } from './browser.ts';
+import { Browser, FRESH, discovery, loginTokens, type Meta } from '../helpers/browser.ts';
 
 describe('a citizen registers and withdraws consent through a PGO', () => {
   let net: NetworkNode;

@@ -17,7 +17,7 @@ import { DEMO_PGO_CALLBACK, DEMO_PGO_CLIENT_ID, DEMO_PGO_LOGIN } from '../../src
 import { startNetworkNode, type NetworkNode } from '../../src/roles/network.ts';
 import { regionCitizens } from '../../src/roles/region-citizens.ts';
 import { BSN, REGISTRY, TODAY } from '../gf/auth/fixtures.ts';
-import { Browser, discovery, jwksOf, login, submitLogin, type Meta } from './browser.ts';
+import { Browser, discovery, jwksOf, login, submitLogin, type Meta } from '../helpers/browser.ts';
 
 describe('citizen login at the demo national role (/national/idp)', () => {
   let net: NetworkNode;

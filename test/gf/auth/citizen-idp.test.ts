@@ -1,57 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { LOA_HIGH, LOA_SUBSTANTIAL, createCitizenIdp, registerCitizenIdp, type CitizenIdp } from '../../../src/gf/auth/citizen-idp.ts';
 import { BSN, REGISTRY, TODAY } from './fixtures.ts';
+import { Browser, pkce } from '../../helpers/browser.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/pgo/callback';
 const REDIRECT2 = 'http://localhost:9/other-pgo/callback';
-
-/** A browser stand-in: a cookie jar, manual redirects, and a log of every URL seen (to check no BSN leaks into one). */
-class Browser {
-  cookies = new Map<string, string>();
-  urls: string[] = [];
-  async go(url: string, init: { method?: string; body?: string } = {}): Promise<Response> {
-    this.urls.push(url);
-    const res = await fetch(url, {
-      method: init.method ?? 'GET',
-      redirect: 'manual',
-      headers: {
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body: init.body,
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    const loc = res.headers.get('location');
-    if (loc) this.urls.push(new URL(loc, url).href);
-    return res;
-  }
-  /** Follows redirects until one leaves for `stopAt` (not fetched) or a page answers. */
-  async follow(url: string, stopAt: string): Promise<{ res?: Response; url: string }> {
-    let current = url;
-    for (let i = 0; i < 10; i++) {
-      if (current.startsWith(stopAt)) return { url: current };
-      const res = await this.go(current);
-      const loc = res.headers.get('location');
-      if (!loc || res.status < 300 || res.status >= 400) return { res, url: current };
-      current = new URL(loc, current).href;
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-function pkce() {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
 
 describe('citizen login (test DigiD, OIDC code + PKCE)', () => {
   let server: Server;
