@@ -8,20 +8,12 @@ import { FhirError } from '../../fhir/outcome.ts';
 import type { Tenant } from '../../tenants/registry.ts';
 import type { AccessContext } from '../audit/event.ts';
 import { peerCertificateOf } from '../auth/mtls.ts';
-import { TokenError } from '../auth/verify.ts';
-import type { EnforcementDeps } from './enforce.ts';
+import { authenticate, type EnforcementDeps } from './enforce.ts';
 
 export function bulkFileAuthorizer(deps: EnforcementDeps) {
   return async (req: FastifyRequest, tenant: Tenant): Promise<AccessContext> => {
     const correlationId = typeof req.headers['x-correlation-id'] === 'string' ? req.headers['x-correlation-id'] : req.id;
-    let claims;
-    try {
-      claims = await deps.verify(tenant, req.headers.authorization, peerCertificateOf(req.raw));
-    } catch (e) {
-      if (!(e instanceof TokenError)) throw e;
-      deps.security?.({ event: 'token-refused', tenant: tenant.tenant, reason: e.code, correlationId });
-      throw FhirError.of(401, 'login', `Access token refused: ${e.message}`);
-    }
+    const claims = await authenticate(deps, tenant, req.headers.authorization, correlationId, peerCertificateOf(req.raw));
     if (!tenant.ura || claims.ura !== tenant.ura) {
       deps.security?.({ event: 'access-refused', tenant: tenant.tenant, ura: claims.ura, correlationId });
       throw FhirError.of(403, 'forbidden', `Bulk export files of this organisation are for the organisation itself, not for ${claims.ura}`);

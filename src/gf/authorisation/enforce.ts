@@ -123,6 +123,23 @@ async function resolvePatient(deps: EnforcementDeps, scope: RequestScope, req: F
   return { id, bsn };
 }
 
+/** Step one of every decision: the token, for this tenant; a refusal is a 401 and a security event. */
+export async function authenticate(
+  deps: EnforcementDeps,
+  tenant: Tenant,
+  authorization: string | undefined,
+  correlationId: string,
+  peerCertificate?: Parameters<TokenVerifier>[1],
+): Promise<VerifiedClaims> {
+  try {
+    return await deps.verify(tenant, authorization, peerCertificate);
+  } catch (e) {
+    if (!(e instanceof TokenError)) throw e;
+    deps.security?.({ event: 'token-refused', tenant: tenant.tenant, reason: e.code, correlationId });
+    throw FhirError.of(401, 'login', `Access token refused: ${e.message}`);
+  }
+}
+
 export async function enforce(
   deps: EnforcementDeps,
   tenant: Tenant,
@@ -131,16 +148,7 @@ export async function enforce(
   headers: { authorization?: string; correlationId: string; emergencyReason?: string },
   peerCertificate?: Parameters<TokenVerifier>[1],
 ): Promise<AccessGrant> {
-  let claims: VerifiedClaims;
-  try {
-    claims = await deps.verify(tenant, headers.authorization, peerCertificate);
-  } catch (e) {
-    if (e instanceof TokenError) {
-      deps.security?.({ event: 'token-refused', tenant: tenant.tenant, reason: e.code, correlationId: headers.correlationId });
-      throw FhirError.of(401, 'login', `Access token refused: ${e.message}`);
-    }
-    throw e;
-  }
+  const claims = await authenticate(deps, tenant, headers.authorization, headers.correlationId, peerCertificate);
   const context: AccessContext = {
     organisationUra: claims.ura,
     clientId: claims.clientId,
