@@ -10,6 +10,7 @@
  *
  * Usage: node --import tsx bench/gf-consent.ts [--patients 100000] [--queries 1000000] [--duration 10] [--connections 20]
  */
+import { rng } from './scenarios/common.ts';
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,17 +29,6 @@ function flag(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The i-th synthetic BSN passing the eleven-test (prefix 1xxxxxxxx, never printed). */
 function bsn(i: number): string {

@@ -56,10 +56,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   // Qualification tokens are the TestScripts' own (unsigned) tokens: the same local-only rules as --no-auth.
   const noAuth = flags['no-auth'] === true || values['qualification-tokens'] !== undefined;
-  const problem = configurationProblem({ noAuth, national: flags.national, host, nationalUrl: values['national-url'] });
+  const tls = values.tls === undefined ? undefined : { ura: values.tls };
+  const problem = configurationProblem({ noAuth, national: flags.national, host, nationalUrl: values['national-url'], tls });
   if (problem) throw new UsageError(problem);
-  if (values.tls !== undefined && !/^\d{8}$/.test(values.tls)) throw new UsageError(`--tls '${values.tls}' is not a URA (8 digits)`);
-  if (values.tls !== undefined && noAuth) throw new UsageError('--tls and --no-auth do not go together');
   if (noAuth) process.stderr.write(NO_AUTH_WARNING);
   let net;
   try {
@@ -72,7 +71,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       national: flags.national,
       nationalUrl: values['national-url'],
       noAuth,
-      tls: values.tls ? { ura: values.tls } : undefined,
+      tls,
       qualificationTokens: values['qualification-tokens'],
     });
   } catch (e) {

@@ -124,6 +124,8 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
   // URL: it may carry a BSN) and the outcome. The verified caller is remembered per token for its lifetime.
   const callers = new Map<string, { ura: string; clientId: string; until: number }>();
   app.addHook('onResponse', async (req, reply) => {
+    // The hook sits on the whole app: every /fhir request passes here too, so leave those at once.
+    if (!req.url.startsWith('/national/')) return;
     const service = /^\/national\/(consent|nvi|prs)(?:\/|$|\?)/.exec(req.url)?.[1];
     if (!service) return;
     const auth = req.headers.authorization;

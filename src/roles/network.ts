@@ -75,7 +75,9 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Why these options may not run together, or undefined. */
-export function configurationProblem(o: Pick<NetworkNodeOptions, 'noAuth' | 'national' | 'host' | 'nationalUrl'>): string | undefined {
+export function configurationProblem(o: Pick<NetworkNodeOptions, 'noAuth' | 'national' | 'host' | 'nationalUrl' | 'tls'>): string | undefined {
+  if (o.noAuth && o.tls) return '--tls and --no-auth do not go together';
+  if (o.tls && !/^\d{8}$/.test(o.tls.ura)) return `--tls '${o.tls.ura}' is not a URA (8 digits)`;
   if (o.noAuth && o.national) return '--no-auth cannot be combined with the national role: national services always require tokens';
   if (o.noAuth && !isLoopback(o.host)) return `--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on '${o.host}'`;
   if (o.nationalUrl !== undefined && o.national) return '--national-url names national services elsewhere; leave it out with --national';
@@ -89,7 +91,6 @@ export async function startNetworkNode(o: NetworkNodeOptions): Promise<NetworkNo
   const keys = new KeyStore(o.dataDir);
   // The test PKI stands in for the UZI register: made on first start, reused afterwards.
   if (!o.noAuth && !keys.hasCa()) await keys.initCa({ name: 'Schakel test UZI CA' });
-  if (o.tls && o.noAuth) throw new ConfigurationError('--tls and --no-auth do not go together');
   const caPems = o.tls ? [keys.caCertPem()] : [];
   const tokens = new OrganisationTokens(keys, { tls: o.tls ? { caPems } : undefined });
   const serverCredential = o.tls ? keys.credential(o.tls.ura) : undefined;

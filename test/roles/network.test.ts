@@ -203,6 +203,8 @@ describe('--no-auth is a local-development switch only', () => {
     assert.match(configurationProblem({ noAuth: true, host: '0.0.0.0' })!, /loopback/);
     assert.match(configurationProblem({ noAuth: true, host: '192.168.1.10' })!, /loopback/);
     assert.equal(configurationProblem({ noAuth: true, host: '127.0.0.1' }), undefined);
+    assert.match(configurationProblem({ noAuth: true, host: '127.0.0.1', tls: { ura: '90000001' } })!, /--tls and --no-auth/);
+    assert.match(configurationProblem({ host: '127.0.0.1', tls: { ura: '9001' } })!, /not a URA/);
     assert.equal(configurationProblem({ noAuth: false, host: '0.0.0.0' }), undefined);
     assert.ok(isLoopback('::1') && isLoopback('localhost') && isLoopback('127.0.0.2') && !isLoopback('10.0.0.1') && !isLoopback('example.org'));
   });
