@@ -167,7 +167,7 @@ async function registered(net: NetworkNode, tenant: string, patientId: string): 
   if (!registrar) return;
   await registrar.prioritise(tenant, patientId);
   const until = Date.now() + 30_000;
-  while (Date.now() < until && (await registrar.pending()).some((r) => r.tenant === tenant && r.patient_id === patientId)) await new Promise((r) => setTimeout(r, 250));
+  while (Date.now() < until && (await registrar.backlog({ tenant, patientId })) > 0) await new Promise((r) => setTimeout(r, 250));
   const backlog = await registrar.backlog();
   if (backlog > 0) process.stdout.write(`(${backlog} registrations at the localisation index are still being sent in the background)\n`);
 }

@@ -13,10 +13,9 @@
  * registry. Scopes say what a caller may do at a service (SERVICE_SCOPES). Keys that must survive a restart (the
  * issuer's signing key, the PRS keys, the NVI's recipient key) live in <data>/national/.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { ProviderNode } from '../node/provider-node.ts';
 import { registerDirectoryRoutes, DIRECTORY_PREFIX, NATIONAL_DIRECTORY_TENANT } from '../gf/addressing/index.ts';
 import { certificateClientRegistry } from '../gf/auth/client-registries.ts';
@@ -32,7 +31,7 @@ import { PrsKeyStore } from '../gf/pseudonym/keys.ts';
 import { PseudonymRecipient } from '../gf/pseudonym/recipient.ts';
 import { RecipientRegistry } from '../gf/pseudonym/recipients.ts';
 import { PRS_ISSUER, PseudonymService, registerPseudonymRoutes } from '../gf/pseudonym/service.ts';
-import { persistentSigningKey } from './keys.ts';
+import { persistentRecipientKey, persistentSigningKey } from './keys.ts';
 import { CITIZEN_IDP_PATH, mountCitizenIdp, type CitizenLoginOptions, type MountedCitizenIdp } from './citizen-login.ts';
 import { citizenTokenKey } from './citizen-consent-token.ts';
 
@@ -175,7 +174,7 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
     },
   });
 
-  const nviKey = await persistentRecipientKey(join(dir, 'nvi-recipient.jwk.json'));
+  const nviKey = await persistentRecipientKey(join(dir, 'nvi-recipient.jwk.json'), `${NVI_RECIPIENT.organization}-1`);
   const prs = new PseudonymService({
     keys: PrsKeyStore.open({ file: join(dir, 'prs-keys.json') }),
     recipients: new RecipientRegistry({ entries: [{ organization: NVI_RECIPIENT.organization, scopes: [NVI_RECIPIENT.scope], publicJwk: nviKey.publicJwk, alg: 'RSA-OAEP-256' }] }),
@@ -203,17 +202,4 @@ export async function mountNationalServices(app: FastifyInstance, o: NationalOpt
     resourceServers: (base) => [citizenKey.resourceServer(`${base}/national/consent`)],
   });
   return { consent, prs, signingKey, close: () => consent.close() };
-}
-
-/** The NVI's RSA key pair as PRS recipient, kept across restarts (registrations made earlier must stay findable). */
-async function persistentRecipientKey(file: string): Promise<{ publicJwk: JWK; privateKey: Awaited<ReturnType<typeof importJWK>> }> {
-  let jwk: JWK;
-  if (existsSync(file)) jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
-  else {
-    const { privateKey } = await generateKeyPair('RSA-OAEP-256', { modulusLength: 2048, extractable: true });
-    jwk = { ...(await exportJWK(privateKey)), kid: `${NVI_RECIPIENT.organization}-1`, alg: 'RSA-OAEP-256' };
-    writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
-  }
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-  return { publicJwk, privateKey: await importJWK(jwk, 'RSA-OAEP-256') };
 }

@@ -295,10 +295,11 @@ export class LocalisationRegistrar {
     return Number(r.numUpdatedRows);
   }
 
-  /** How many syncs are waiting (progress, health). */
-  async backlog(): Promise<number> {
-    const r = await this.#db.selectFrom('gf_localisation_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(r.n);
+  /** How many syncs are waiting (progress, health); of one patient of one tenant when given. */
+  async backlog(of?: { tenant: string; patientId: string }): Promise<number> {
+    let q = this.#db.selectFrom('gf_localisation_outbox').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (of) q = q.where('tenant', '=', of.tenant).where('patient_id', '=', of.patientId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
   /** Rows still waiting (tests, health). */
