@@ -12,10 +12,12 @@ export interface TestServer {
 
 // The log streams still run in tests (every line is built and redacted) but go nowhere unless a test asks.
 const discard = { write: () => {} };
+/** Both log streams built and redacted, written nowhere (the `logger` option of startServer / startNetworkNode). */
+export const QUIET_LOGS = { ops: discard, security: discard };
 
 export async function startTestServer(db: Dialect, opts: { tenants?: string[]; qualificationTokens?: string; logger?: ServerOptions['logger'] } = {}): Promise<TestServer> {
   const target = await freshEngine(db);
-  const logger = opts.logger ?? { ops: discard, security: discard };
+  const logger = opts.logger ?? QUIET_LOGS;
   const server = await startServer({ port: 0, host: '127.0.0.1', ...target.opts, tenants: opts.tenants ?? ['t1', 't2'], qualificationTokens: opts.qualificationTokens, logger });
   return {
     url: server.url,

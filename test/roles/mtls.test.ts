@@ -17,12 +17,12 @@ import { onboard } from '../../src/roles/onboarding.ts';
 import { localise } from '../../src/roles/localise.ts';
 import { consentWalkthrough } from '../../src/roles/walkthrough.ts';
 import { nationalPaths } from '../../src/roles/national.ts';
+import { QUIET_LOGS } from '../helpers/server.ts';
 import { nthTestBsn } from '../../src/synth/identifiers.ts';
 
 const OPERATOR = '90000030';
 const GP = '90000031';
 const HOSPITAL = '90000032';
-const quiet = { ops: { write: () => {} }, security: { write: () => {} } };
 
 describe('the network over mutual TLS (certificate-bound tokens)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'schakel-mtls-'));
@@ -34,7 +34,7 @@ describe('the network over mutual TLS (certificate-bound tokens)', () => {
     const keys = new KeyStore(dir);
     ca = (await keys.initCa({ name: 'Test UZI CA' })).certPem;
     await keys.issue({ ura: OPERATOR, name: 'Regionale zorgnode' });
-    net = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dir, national: true, tls: { ura: OPERATOR }, logger: quiet, syncEveryMs: 0 });
+    net = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dir, national: true, tls: { ura: OPERATOR }, logger: QUIET_LOGS, syncEveryMs: 0 });
     assert.match(net.url, /^https:\/\//);
     await net.server.node.tenants.add({ tenant: 'gp', ura: GP, name: 'Huisarts', settings: { organizationType: 'Z3' } });
     await net.server.node.tenants.add({ tenant: 'zkh', ura: HOSPITAL, name: 'Ziekenhuis', settings: { organizationType: 'V4' } });

@@ -13,12 +13,12 @@ import { startNetworkNode, type NetworkNode } from '../../src/roles/network.ts';
 import { onboard } from '../../src/roles/onboarding.ts';
 import { localise } from '../../src/roles/localise.ts';
 import { consentWalkthrough } from '../../src/roles/walkthrough.ts';
+import { QUIET_LOGS } from '../helpers/server.ts';
 import { nthTestBsn } from '../../src/synth/identifiers.ts';
 
 const GP = '90000021';
 const HOSPITAL = '90000022';
 const BSN_SYSTEM = 'http://fhir.nl/fhir/NamingSystem/bsn';
-const quiet = { ops: { write: () => {} }, security: { write: () => {} } };
 
 describe('two nodes: national + GP on A, a hospital installation on B (nationalUrl)', () => {
   const dirA = mkdtempSync(join(tmpdir(), 'schakel-node-a-'));
@@ -28,12 +28,12 @@ describe('two nodes: national + GP on A, a hospital installation on B (nationalU
   const bsn = nthTestBsn(4242);
 
   before(async () => {
-    a = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dirA, national: true, logger: quiet, syncEveryMs: 0 });
+    a = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dirA, national: true, logger: QUIET_LOGS, syncEveryMs: 0 });
     await a.server.node.tenants.add({ tenant: 'gp', ura: GP, name: 'Huisartsenpraktijk A', settings: { organizationType: 'Z3' } });
     await onboard(a.keys, a.tokens, a.url, { ura: GP, name: 'Huisartsenpraktijk A', organizationType: { code: 'Z3' }, fhirBase: `${a.url}/fhir/gp` });
     // B trusts the same CA and gets its own organisation certificate from it (as a real hospital gets a UZI one).
     cpSync(join(dirA, 'keys', 'ca'), join(dirB, 'keys', 'ca'), { recursive: true });
-    b = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dirB, nationalUrl: a.url, logger: quiet, syncEveryMs: 0 });
+    b = await startNetworkNode({ port: 0, host: '127.0.0.1', db: 'sqlite', dataDir: dirB, nationalUrl: a.url, logger: QUIET_LOGS, syncEveryMs: 0 });
     await b.server.node.tenants.add({ tenant: 'zkh', ura: HOSPITAL, name: 'Ziekenhuis B', settings: { organizationType: 'V4' } });
     await onboard(b.keys, b.tokens, a.url, { ura: HOSPITAL, name: 'Ziekenhuis B', organizationType: { code: 'V4' }, fhirBase: `${b.url}/fhir/zkh` });
     await a.provider!.syncDirectory();
